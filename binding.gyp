@@ -1,0 +1,48 @@
+{
+  "targets": [
+    {
+      "target_name": "daemonkit",
+      "sources": [
+        "native/binding.cc",
+        "native/spawn.cc",
+        "native/flock.cc",
+        "native/rlimit.cc",
+        "native/identity.cc",
+        "native/socket.cc",
+        "native/process.cc"
+      ],
+      "include_dirs": [
+        "<!(node -p \"require('node-addon-api').include_dir\")"
+      ],
+      "defines": [
+        "NAPI_VERSION=8",
+        "NAPI_DISABLE_CPP_EXCEPTIONS",
+        "NODE_ADDON_API_DISABLE_DEPRECATED"
+      ],
+      "cflags": [ "-fvisibility=hidden", "-fstack-protector-strong", "-Wall", "-Wextra", "-Wno-unused-parameter" ],
+      "cflags_cc": [ "-std=c++17", "-fvisibility=hidden", "-fstack-protector-strong", "-fno-exceptions" ],
+      "conditions": [
+        [ "OS=='linux'", {
+          "sources": [ "native/platform_linux.cc" ]
+        } ],
+        [ "OS=='mac'", {
+          "sources": [ "native/platform_darwin.cc" ],
+          "xcode_settings": {
+            "CLANG_CXX_LANGUAGE_STANDARD": "c++17",
+            "GCC_ENABLE_CPP_EXCEPTIONS": "NO",
+            "GCC_SYMBOLS_PRIVATE_EXTERN": "YES",
+            "MACOSX_DEPLOYMENT_TARGET": "11.0",
+            "OTHER_CFLAGS": [ "-fstack-protector-strong", "-Wall", "-Wextra", "-Wno-unused-parameter" ]
+          }
+        } ],
+        [ "OS=='win'", {
+          "type": "none",
+          "sources!": [
+            "native/binding.cc", "native/spawn.cc", "native/flock.cc", "native/rlimit.cc",
+            "native/identity.cc", "native/socket.cc", "native/process.cc"
+          ]
+        } ]
+      ]
+    }
+  ]
+}

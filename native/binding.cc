@@ -1,0 +1,14 @@
+// Module entry: each concept registers its own functions.
+#include "napi_util.h"
+
+static Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  dk::InitSpawn(env, exports);
+  dk::InitFlock(env, exports);
+  dk::InitRlimit(env, exports);
+  dk::InitIdentity(env, exports);
+  dk::InitSocket(env, exports);
+  dk::InitProcess(env, exports);
+  return exports;
+}
+
+NODE_API_MODULE(daemonkit, Init)

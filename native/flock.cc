@@ -1,0 +1,88 @@
+// Lock files: open without following links, flock(2) without blocking, close-on-exec control.
+// A lock that is held is an expected answer (false), not an error.
+#include "napi_util.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <sys/file.h>
+#include <unistd.h>
+
+namespace dk {
+
+namespace {
+
+// openLockFile(path, create, mode) -> fd. O_NOFOLLOW: a symlink planted where the PID file
+// belongs fails with ELOOP instead of redirecting a root-owned write.
+Napi::Value OpenLockFile(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (!ArgsOk(info, 3)) return env.Undefined();
+  std::string path = info[0].ToString().Utf8Value();
+  int flags = O_RDWR | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY;
+  if (info[1].ToBoolean().Value()) flags |= O_CREAT;
+  mode_t mode = (mode_t)info[2].ToNumber().Uint32Value();
+  if (env.IsExceptionPending()) return env.Undefined();
+  int fd;
+  do {
+    fd = open(path.c_str(), flags, mode);
+  } while (fd < 0 && errno == EINTR);
+  if (fd < 0) {
+    ThrowErrno(env, errno, "open");
+    return env.Undefined();
+  }
+  return Napi::Number::New(env, fd);
+}
+
+// flock(fd, operation) -> true when granted, false when another description holds it.
+// operation: 0 unlock, 1 shared, 2 exclusive. Always LOCK_NB: a blocking flock would stall
+// the event loop (or a threadpool thread, which is worse).
+Napi::Value Flock(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (!ArgsOk(info, 2)) return env.Undefined();
+  int fd = info[0].ToNumber().Int32Value();
+  int op = info[1].ToNumber().Int32Value();
+  int how = op == 0 ? LOCK_UN : op == 1 ? LOCK_SH : LOCK_EX;
+  int r;
+  do {
+    r = flock(fd, how | LOCK_NB);
+  } while (r < 0 && errno == EINTR);
+  if (r == 0) return Napi::Boolean::New(env, true);
+  if (errno == EWOULDBLOCK) return Napi::Boolean::New(env, false);
+  ThrowErrno(env, errno, "flock");
+  return env.Undefined();
+}
+
+// setCloexec(fd, on)
+Napi::Value SetCloexec(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (!ArgsOk(info, 2)) return env.Undefined();
+  int fd = info[0].ToNumber().Int32Value();
+  bool on = info[1].ToBoolean().Value();
+  int flags = fcntl(fd, F_GETFD);
+  if (flags < 0 || fcntl(fd, F_SETFD, on ? (flags | FD_CLOEXEC) : (flags & ~FD_CLOEXEC)) < 0) {
+    ThrowErrno(env, errno, "fcntl");
+  }
+  return env.Undefined();
+}
+
+// getCloexec(fd) -> boolean
+Napi::Value GetCloexec(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (!ArgsOk(info, 1)) return env.Undefined();
+  int flags = fcntl(info[0].ToNumber().Int32Value(), F_GETFD);
+  if (flags < 0) {
+    ThrowErrno(env, errno, "fcntl");
+    return env.Undefined();
+  }
+  return Napi::Boolean::New(env, (flags & FD_CLOEXEC) != 0);
+}
+
+}  // namespace
+
+void InitFlock(Napi::Env env, Napi::Object exports) {
+  exports.Set("openLockFile", Napi::Function::New(env, OpenLockFile, "openLockFile"));
+  exports.Set("flock", Napi::Function::New(env, Flock, "flock"));
+  exports.Set("setCloexec", Napi::Function::New(env, SetCloexec, "setCloexec"));
+  exports.Set("getCloexec", Napi::Function::New(env, GetCloexec, "getCloexec"));
+}
+
+}  // namespace dk

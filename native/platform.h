@@ -1,0 +1,48 @@
+// What differs between Linux and macOS, behind one set of names. Each function returns 0 (or
+// a value >= 0) on success and -errno on failure, and is async-signal-safe unless noted, so
+// spawn.cc may call it between fork and execve.
+#ifndef DAEMONKIT_PLATFORM_H
+#define DAEMONKIT_PLATFORM_H
+
+#include <sys/types.h>
+
+namespace dk {
+
+// Marks every descriptor >= first close-on-exec. close_range(2) where the kernel has it;
+// otherwise fcntl(2) on each descriptor below limit (computed before fork).
+int CloseRangeCloexec(int first, int limit);
+
+// pipe(2) with both ends close-on-exec and, on request, non-blocking.
+int PipeCloexec(int fds[2]);
+
+// socket(2) with the descriptor close-on-exec (SOCK_CLOEXEC where it exists).
+int SocketCloexec(int domain, int type, int protocol);
+
+// Flags for send(2) that keep a closed peer from raising SIGPIPE.
+int SendNoSignalFlags();
+
+// Real, effective and saved ids. macOS has no setresuid(2): it uses setuid/setgid, which for
+// root set all three.
+int SetResGid(gid_t rgid, gid_t egid, gid_t sgid);
+int SetResUid(uid_t ruid, uid_t euid, uid_t suid);
+int GetResGid(gid_t* rgid, gid_t* egid, gid_t* sgid);  // not signal-safe on macOS
+int GetResUid(uid_t* ruid, uid_t* euid, uid_t* suid);
+
+// getgrouplist(3): Linux takes gid_t*, macOS int*. Returns the count or -errno; *n is the
+// capacity on input and the needed size when it is too small (-ERANGE).
+int GetGroupList(const char* user, gid_t gid, gid_t* groups, int* n);
+
+// prctl(2) on Linux; -ENOSYS elsewhere.
+int SetChildSubreaper(int on);
+int GetChildSubreaper(int* on);
+int SetParentDeathSignal(int sig);
+int GetParentDeathSignal(int* sig);
+int SetNoNewPrivs();
+int GetNoNewPrivs(int* on);
+
+// Abstract AF_UNIX names exist only on Linux.
+bool HasAbstractSockets();
+
+}  // namespace dk
+
+#endif

@@ -1,0 +1,271 @@
+// Listening sockets as plain descriptors (for net.Server#listen({ fd }) and for handing to a
+// daemon), and AF_UNIX datagrams (the sd_notify(3) transport).
+#include "napi_util.h"
+#include "platform.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <stddef.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+namespace dk {
+
+namespace {
+
+void CloseKeepErrno(int fd) {
+  int saved = errno;
+  close(fd);
+  errno = saved;
+}
+
+// Fills a sockaddr_un for a path or (Linux) an abstract name: sun_path[0] = '\0', and the
+// address length counts only the name's bytes (unix(7) "abstract"), not the whole array.
+int UnixAddress(const std::string& name, bool abstract, struct sockaddr_un* addr,
+                socklen_t* len) {
+  memset(addr, 0, sizeof *addr);
+  addr->sun_family = AF_UNIX;
+  if (abstract) {
+    if (!HasAbstractSockets()) return -EAFNOSUPPORT;
+    if (name.size() + 1 > sizeof addr->sun_path) return -ENAMETOOLONG;
+    memcpy(addr->sun_path + 1, name.data(), name.size());
+    *len = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + 1 + name.size());
+  } else {
+    if (name.size() + 1 > sizeof addr->sun_path) return -ENAMETOOLONG;
+    memcpy(addr->sun_path, name.data(), name.size());
+    *len = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + name.size() + 1);
+  }
+  return 0;
+}
+
+// listenTcp(address, port, backlog, v6only) -> fd. The address is a numeric IPv4 or IPv6
+// literal (names are resolved, if at all, in TypeScript).
+Napi::Value ListenTcp(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (!ArgsOk(info, 4)) return env.Undefined();
+  std::string host = info[0].ToString().Utf8Value();
+  int port = info[1].ToNumber().Int32Value();
+  int backlog = info[2].ToNumber().Int32Value();
+  bool v6only = info[3].ToBoolean().Value();
+  if (env.IsExceptionPending()) return env.Undefined();
+
+  struct sockaddr_storage ss;
+  memset(&ss, 0, sizeof ss);
+  socklen_t len;
+  int family;
+  struct sockaddr_in* in4 = (struct sockaddr_in*)&ss;
+  struct sockaddr_in6* in6 = (struct sockaddr_in6*)&ss;
+  if (inet_pton(AF_INET, host.c_str(), &in4->sin_addr) == 1) {
+    family = in4->sin_family = AF_INET;
+    in4->sin_port = htons((uint16_t)port);
+    len = sizeof *in4;
+  } else if (inet_pton(AF_INET6, host.c_str(), &in6->sin6_addr) == 1) {
+    family = in6->sin6_family = AF_INET6;
+    in6->sin6_port = htons((uint16_t)port);
+    len = sizeof *in6;
+  } else {
+    ThrowErrno(env, EINVAL, "inet_pton");
+    return env.Undefined();
+  }
+
+  int fd = SocketCloexec(family, SOCK_STREAM, 0);
+  if (fd < 0) {
+    ThrowErrno(env, -fd, "socket");
+    return env.Undefined();
+  }
+  int one = 1;
+  int v6 = v6only ? 1 : 0;
+  const char* step = nullptr;
+  if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) < 0) {
+    step = "setsockopt";
+  } else if (family == AF_INET6 &&
+             setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &v6, sizeof v6) < 0) {
+    step = "setsockopt";
+  } else if (bind(fd, (struct sockaddr*)&ss, len) < 0) {
+    step = "bind";
+  } else if (listen(fd, backlog) < 0) {
+    step = "listen";
+  }
+  if (step != nullptr) {
+    CloseKeepErrno(fd);
+    ThrowErrno(env, errno, step);
+    return env.Undefined();
+  }
+  return Napi::Number::New(env, fd);
+}
+
+// listenUnix(name, abstract, backlog) -> fd
+Napi::Value ListenUnix(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (!ArgsOk(info, 3)) return env.Undefined();
+  std::string name = info[0].ToString().Utf8Value();
+  bool abstract = info[1].ToBoolean().Value();
+  int backlog = info[2].ToNumber().Int32Value();
+  struct sockaddr_un addr;
+  socklen_t len;
+  int r = UnixAddress(name, abstract, &addr, &len);
+  if (r < 0) {
+    ThrowErrno(env, -r, "bind");
+    return env.Undefined();
+  }
+  int fd = SocketCloexec(AF_UNIX, SOCK_STREAM, 0);
+  if (fd < 0) {
+    ThrowErrno(env, -fd, "socket");
+    return env.Undefined();
+  }
+  const char* step = nullptr;
+  if (bind(fd, (struct sockaddr*)&addr, len) < 0) {
+    step = "bind";
+  } else if (listen(fd, backlog) < 0) {
+    step = "listen";
+  }
+  if (step != nullptr) {
+    CloseKeepErrno(fd);
+    ThrowErrno(env, errno, step);
+    return env.Undefined();
+  }
+  return Napi::Number::New(env, fd);
+}
+
+// getsockname(fd) -> { family: 'IPv4'|'IPv6', address, port } | { family: 'unix', path, abstract }
+Napi::Value GetSockName(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (!ArgsOk(info, 1)) return env.Undefined();
+  struct sockaddr_storage ss;
+  socklen_t len = sizeof ss;
+  memset(&ss, 0, sizeof ss);
+  if (getsockname(info[0].ToNumber().Int32Value(), (struct sockaddr*)&ss, &len) < 0) {
+    ThrowErrno(env, errno, "getsockname");
+    return env.Undefined();
+  }
+  Napi::Object out = Napi::Object::New(env);
+  char text[INET6_ADDRSTRLEN] = "";
+  if (ss.ss_family == AF_INET) {
+    struct sockaddr_in* in4 = (struct sockaddr_in*)&ss;
+    inet_ntop(AF_INET, &in4->sin_addr, text, sizeof text);
+    out.Set("family", "IPv4");
+    out.Set("address", text);
+    out.Set("port", ntohs(in4->sin_port));
+  } else if (ss.ss_family == AF_INET6) {
+    struct sockaddr_in6* in6 = (struct sockaddr_in6*)&ss;
+    inet_ntop(AF_INET6, &in6->sin6_addr, text, sizeof text);
+    out.Set("family", "IPv6");
+    out.Set("address", text);
+    out.Set("port", ntohs(in6->sin6_port));
+  } else if (ss.ss_family == AF_UNIX) {
+    struct sockaddr_un* un = (struct sockaddr_un*)&ss;
+    size_t n = len > offsetof(struct sockaddr_un, sun_path) ? len - offsetof(struct sockaddr_un, sun_path) : 0;
+    bool abstract = n > 0 && un->sun_path[0] == '\0';
+    const char* start = un->sun_path + (abstract ? 1 : 0);
+    size_t size = abstract ? n - 1 : strnlen(un->sun_path, n);
+    out.Set("family", "unix");
+    out.Set("path", Napi::String::New(env, start, size));
+    out.Set("abstract", abstract);
+  } else {
+    out.Set("family", Napi::Number::New(env, ss.ss_family));
+  }
+  return out;
+}
+
+// sendDatagram(name, abstract, buffer): one datagram from a fresh unbound socket, as
+// sd_notify(3) does; the socket is closed before returning.
+Napi::Value SendDatagram(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (!ArgsOk(info, 3) || !info[2].IsBuffer()) {
+    if (!env.IsExceptionPending()) Napi::TypeError::New(env, "buffer expected").ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  std::string name = info[0].ToString().Utf8Value();
+  bool abstract = info[1].ToBoolean().Value();
+  Napi::Buffer<char> data = info[2].As<Napi::Buffer<char>>();
+  struct sockaddr_un addr;
+  socklen_t len;
+  int r = UnixAddress(name, abstract, &addr, &len);
+  if (r < 0) {
+    ThrowErrno(env, -r, "sendto");
+    return env.Undefined();
+  }
+  int fd = SocketCloexec(AF_UNIX, SOCK_DGRAM, 0);
+  if (fd < 0) {
+    ThrowErrno(env, -fd, "socket");
+    return env.Undefined();
+  }
+  ssize_t n;
+  do {
+    n = sendto(fd, data.Data(), data.Length(), SendNoSignalFlags(), (struct sockaddr*)&addr, len);
+  } while (n < 0 && errno == EINTR);
+  int err = n < 0 ? errno : 0;
+  close(fd);
+  if (err != 0) ThrowErrno(env, err, "sendto");
+  return env.Undefined();
+}
+
+// bindDatagram(name, abstract) -> fd: a non-blocking receiver, e.g. a NOTIFY_SOCKET for a
+// supervisor or a test.
+Napi::Value BindDatagram(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (!ArgsOk(info, 2)) return env.Undefined();
+  std::string name = info[0].ToString().Utf8Value();
+  bool abstract = info[1].ToBoolean().Value();
+  struct sockaddr_un addr;
+  socklen_t len;
+  int r = UnixAddress(name, abstract, &addr, &len);
+  if (r < 0) {
+    ThrowErrno(env, -r, "bind");
+    return env.Undefined();
+  }
+  int fd = SocketCloexec(AF_UNIX, SOCK_DGRAM, 0);
+  if (fd < 0) {
+    ThrowErrno(env, -fd, "socket");
+    return env.Undefined();
+  }
+  const char* step = nullptr;
+  int flags = fcntl(fd, F_GETFL);
+  if (flags < 0 || fcntl(fd, F_SETFL, flags | O_NONBLOCK) < 0) {
+    step = "fcntl";
+  } else if (bind(fd, (struct sockaddr*)&addr, len) < 0) {
+    step = "bind";
+  }
+  if (step != nullptr) {
+    CloseKeepErrno(fd);
+    ThrowErrno(env, errno, step);
+    return env.Undefined();
+  }
+  return Napi::Number::New(env, fd);
+}
+
+// recvDatagram(fd) -> Buffer | null (nothing waiting). Never blocks.
+Napi::Value RecvDatagram(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (!ArgsOk(info, 1)) return env.Undefined();
+  int fd = info[0].ToNumber().Int32Value();
+  char buf[65536];
+  ssize_t n;
+  do {
+    n = recv(fd, buf, sizeof buf, MSG_DONTWAIT);
+  } while (n < 0 && errno == EINTR);
+  if (n < 0) {
+    if (errno == EAGAIN || errno == EWOULDBLOCK) return env.Null();
+    ThrowErrno(env, errno, "recv");
+    return env.Undefined();
+  }
+  return Napi::Buffer<char>::Copy(env, buf, (size_t)n);
+}
+
+}  // namespace
+
+void InitSocket(Napi::Env env, Napi::Object exports) {
+  exports.Set("listenTcp", Napi::Function::New(env, ListenTcp, "listenTcp"));
+  exports.Set("listenUnix", Napi::Function::New(env, ListenUnix, "listenUnix"));
+  exports.Set("getsockname", Napi::Function::New(env, GetSockName, "getsockname"));
+  exports.Set("sendDatagram", Napi::Function::New(env, SendDatagram, "sendDatagram"));
+  exports.Set("bindDatagram", Napi::Function::New(env, BindDatagram, "bindDatagram"));
+  exports.Set("recvDatagram", Napi::Function::New(env, RecvDatagram, "recvDatagram"));
+  exports.Set("hasAbstractSockets", Napi::Boolean::New(env, HasAbstractSockets()));
+}
+
+}  // namespace dk

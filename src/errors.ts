@@ -1,0 +1,108 @@
+// One place builds every error daemonkit throws, in Node's own shapes:
+// system errors carry code, errno (negative), syscall and path, with a message like
+// "EACCES: permission denied, open '/run/x.pid'"; argument errors are TypeError/RangeError
+// with Node's ERR_* codes and name the argument.
+import { getSystemErrorMap, getSystemErrorName, inspect } from 'node:util';
+import type { NativeErrno } from './native';
+
+export interface Subject {
+  /** Set as err.path and quoted in the message. */
+  path?: string;
+  /** Quoted in the message only: an address, a resource name. */
+  target?: string;
+  /** Extra properties for the error (address, port, resource...). */
+  props?: Record<string, unknown>;
+}
+
+export class SystemError extends Error {
+  readonly code: string;
+  readonly errno: number;
+  readonly syscall: string;
+  readonly path?: string;
+
+  constructor(errno: number, syscall: string, subject: Subject = {}) {
+    const code = errnoName(errno);
+    const description = getSystemErrorMap().get(errno)?.[1] ?? 'unknown error';
+    const quoted = subject.path ?? subject.target;
+    super(`${code}: ${description}, ${syscall}${quoted === undefined ? '' : ` '${quoted}'`}`);
+    this.code = code;
+    this.errno = errno;
+    this.syscall = syscall;
+    if (subject.path !== undefined) this.path = subject.path;
+    if (subject.props) Object.assign(this, subject.props);
+  }
+
+  // Like Node's own system errors, which print as "Error: ENOENT: ...".
+  override get name(): string {
+    return 'Error';
+  }
+}
+
+function errnoName(errno: number): string {
+  try {
+    return getSystemErrorName(errno);
+  } catch {
+    return `Unknown system error ${errno}`;
+  }
+}
+
+function isNativeErrno(value: unknown): value is NativeErrno {
+  return (
+    typeof value === 'object' &&
+    value !== null &&
+    typeof (value as NativeErrno).errno === 'number' &&
+    typeof (value as NativeErrno).syscall === 'string' &&
+    !(value instanceof Error)
+  );
+}
+
+/** Runs a native call, turning its {errno, syscall} record into a SystemError. */
+export function callNative<T>(fn: () => T, subject?: Subject | ((syscall: string) => Subject)): T {
+  try {
+    return fn();
+  } catch (e) {
+    if (!isNativeErrno(e)) throw e;
+    const s = typeof subject === 'function' ? subject(e.syscall) : subject;
+    const err = new SystemError(e.errno, e.syscall, s);
+    Error.captureStackTrace(err, callNative);
+    throw err;
+  }
+}
+
+type ArgError = (TypeError | RangeError) & { code: string };
+
+function argError(Kind: typeof TypeError | typeof RangeError, code: string, message: string): ArgError {
+  const err = new Kind(message) as ArgError;
+  err.code = code;
+  return err;
+}
+
+function describe(value: unknown): string {
+  if (value === null || value === undefined) return `Received ${value}`;
+  if (typeof value === 'function') return 'Received function';
+  if (typeof value === 'object') return `Received ${inspect(value, { depth: 0, breakLength: Infinity })}`;
+  return `Received type ${typeof value} (${inspect(value)})`;
+}
+
+/** The "name" argument must be of type T. */
+export function invalidType(name: string, expected: string, value: unknown): ArgError {
+  return argError(TypeError, 'ERR_INVALID_ARG_TYPE', `The "${name}" argument must be ${expected}. ${describe(value)}`);
+}
+
+/** The "name" argument is out of range. */
+export function outOfRange(name: string, expected: string, value: unknown): ArgError {
+  return argError(
+    RangeError,
+    'ERR_OUT_OF_RANGE',
+    `The value of "${name}" is out of range. It must be ${expected}. Received ${inspect(value)}`,
+  );
+}
+
+/** The "name" argument has a value that is not accepted, with the fix in `hint`. */
+export function invalidValue(name: string, value: unknown, hint: string): ArgError {
+  return argError(
+    RangeError,
+    'ERR_INVALID_ARG_VALUE',
+    `The argument '${name}' ${hint}. Received ${inspect(value)}`,
+  );
+}

@@ -1,0 +1,53 @@
+// flock(2) locks on files opened without following symlinks. A lock belongs to the open file
+// description: it survives fork and execve and ends when the last descriptor closes, which is
+// why a PID file held this way cannot outlive its daemon (see DESIGN.md, fact 3).
+import { native } from './binding';
+import { callNative } from './errors';
+import { validateBoolean, validateFd, validateInteger, validateNonEmptyString, validateObject } from './validate';
+
+export interface OpenLockFileOptions {
+  /** Create the file when missing (default true). */
+  create?: boolean;
+  /** Mode for a created file, before the umask (default 0o644). */
+  mode?: number;
+}
+
+/**
+ * Opens `path` read-write with O_NOFOLLOW and O_CLOEXEC. A symlink fails with ELOOP.
+ * Returns the descriptor; the caller closes it with fs.closeSync().
+ */
+export function openLockFile(path: string, options: OpenLockFileOptions = {}): number {
+  validateNonEmptyString(path, 'path');
+  validateObject(options, 'options');
+  const create = options.create === undefined ? true : validateBoolean(options.create, 'options.create');
+  const mode = options.mode === undefined ? 0o644 : validateInteger(options.mode, 'options.mode', 0, 0o7777);
+  return callNative(() => native.openLockFile(path, create, mode), { path });
+}
+
+/**
+ * Tries to lock without waiting: true when granted, false when another open file description
+ * holds a conflicting lock.
+ */
+export function tryLock(fd: number, options: { shared?: boolean } = {}): boolean {
+  validateFd(fd, 'fd');
+  const shared = options.shared === undefined ? false : validateBoolean(options.shared, 'options.shared');
+  return callNative(() => native.flock(fd, shared ? 1 : 2));
+}
+
+/** Releases this description's lock. */
+export function unlock(fd: number): void {
+  validateFd(fd, 'fd');
+  callNative(() => native.flock(fd, 0));
+}
+
+/** Sets (default) or clears FD_CLOEXEC, e.g. to let a lock descriptor cross an execve. */
+export function setCloseOnExec(fd: number, on = true): void {
+  validateFd(fd, 'fd');
+  validateBoolean(on, 'on');
+  callNative(() => native.setCloexec(fd, on));
+}
+
+export function isCloseOnExec(fd: number): boolean {
+  validateFd(fd, 'fd');
+  return callNative(() => native.getCloexec(fd));
+}

@@ -1,0 +1,82 @@
+// Users and groups, looked up with the reentrant getpw*_r/getgr*_r calls (so NSS modules
+// such as LDAP or systemd's dynamic users work), and the group list initgroups(3) would set.
+import { native } from './binding';
+import { callNative, invalidType } from './errors';
+import { validateId, validateNonEmptyString } from './validate';
+
+export interface UserInfo {
+  name: string;
+  uid: number;
+  gid: number;
+  home: string;
+  shell: string;
+}
+
+export interface GroupInfo {
+  name: string;
+  gid: number;
+  members: string[];
+}
+
+/** What a process needs to become a user: the result of resolveCredentials(). */
+export interface Credentials {
+  user: string;
+  uid: number;
+  gid: number;
+  /** Supplementary groups, the primary one included. */
+  groups: number[];
+  home: string;
+}
+
+export class UnknownIdentityError extends Error {
+  readonly code: 'ERR_UNKNOWN_USER' | 'ERR_UNKNOWN_GROUP';
+  constructor(kind: 'user' | 'group', value: string | number) {
+    const db = kind === 'user' ? 'passwd' : 'group';
+    super(`unknown ${kind} '${value}': no entry in the ${db} database (check it with: getent ${db} ${value})`);
+    this.code = kind === 'user' ? 'ERR_UNKNOWN_USER' : 'ERR_UNKNOWN_GROUP';
+  }
+}
+
+// "1000" is an id, as in chown(1) and systemd's User=.
+function key(value: unknown, name: string): string | number {
+  if (typeof value === 'number') return validateId(value, name);
+  if (typeof value === 'string') {
+    validateNonEmptyString(value, name);
+    return /^\d+$/.test(value) ? validateId(Number(value), name) : value;
+  }
+  throw invalidType(name, 'a name (string) or an id (number)', value);
+}
+
+/** Looks up a user by name or uid; throws UnknownIdentityError when there is none. */
+export function lookupUser(user: string | number): UserInfo {
+  const k = key(user, 'user');
+  const found = callNative(() => native.lookupUser(k));
+  if (found === null) throw new UnknownIdentityError('user', user);
+  return found;
+}
+
+/** Looks up a group by name or gid; throws UnknownIdentityError when there is none. */
+export function lookupGroup(group: string | number): GroupInfo {
+  const k = key(group, 'group');
+  const found = callNative(() => native.lookupGroup(k));
+  if (found === null) throw new UnknownIdentityError('group', group);
+  return found;
+}
+
+/** getgrouplist(3): every group `user` belongs to, `gid` included. */
+export function groupList(user: string, gid: number): number[] {
+  validateNonEmptyString(user, 'user');
+  validateId(gid, 'gid');
+  return callNative(() => native.getgrouplist(user, gid));
+}
+
+/**
+ * Resolves a user (and optionally a group other than the user's primary one) to the ids a
+ * privilege drop needs. Supplementary groups are the user's own, never the caller's.
+ */
+export function resolveCredentials(user: string | number, group?: string | number): Credentials {
+  const u = lookupUser(user);
+  const gid = group === undefined ? u.gid : lookupGroup(group).gid;
+  const groups = groupList(u.name, gid);
+  return { user: u.name, uid: u.uid, gid, groups, home: u.home };
+}

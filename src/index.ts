@@ -1,0 +1,24 @@
+// daemonkit: the system calls Node lacks for real Unix daemons, validated and explained.
+export { SystemError } from './errors';
+export { spawnDaemon, spawnChild, reap } from './spawn';
+export type { SpawnOptions, ChildSpawnOptions, ExitStatus } from './spawn';
+export { openLockFile, tryLock, unlock, setCloseOnExec, isCloseOnExec } from './flock';
+export type { OpenLockFileOptions } from './flock';
+export { getrlimit, setrlimit, rlimitNames } from './rlimit';
+export type { Rlimit } from './rlimit';
+export { lookupUser, lookupGroup, groupList, resolveCredentials, UnknownIdentityError } from './identity';
+export type { UserInfo, GroupInfo, Credentials } from './identity';
+export { dropPrivileges, processIdentity, PrivilegeDropError } from './privileges';
+export type { DropPrivilegesOptions, ProcessIdentity } from './privileges';
+export { listenTcp, listenUnix, socketAddress } from './socket';
+export type { TcpListenOptions, UnixListenOptions, TcpListener, UnixListener } from './socket';
+export { sendDatagram, bindDatagram, receiveDatagram } from './datagram';
+export { setsid, getsid, getpgid } from './session';
+export {
+  setChildSubreaper,
+  isChildSubreaper,
+  setParentDeathSignal,
+  getParentDeathSignal,
+  setNoNewPrivileges,
+  hasNoNewPrivileges,
+} from './prctl';

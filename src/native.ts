@@ -1,0 +1,92 @@
+// The raw native boundary (native/*.cc), typed apart from the public API. Nothing here
+// validates: every caller goes through the wrappers in this directory. Failures are thrown
+// as NativeErrno records and turned into SystemError by errors.ts.
+
+export interface NativeErrno {
+  errno: number; // negative, as in Node
+  syscall: string;
+}
+
+export interface NativeUser {
+  name: string;
+  uid: number;
+  gid: number;
+  home: string;
+  shell: string;
+}
+
+export interface NativeGroup {
+  name: string;
+  gid: number;
+  members: string[];
+}
+
+export interface NativeWaitStatus {
+  code: number | null;
+  signal: number | null;
+}
+
+export type NativeSockName =
+  | { family: 'IPv4' | 'IPv6'; address: string; port: number }
+  | { family: 'unix'; path: string; abstract: boolean }
+  | { family: number };
+
+export interface NativeBinding {
+  // spawn.cc
+  spawn(
+    file: string,
+    argv: string[],
+    envp: string[],
+    cwd: string | null,
+    umask: number,
+    stdio: [number, number, number],
+    fds: number[],
+    daemon: boolean,
+    setsid: boolean,
+    ids: [uid: number, gid: number, groups: number[]] | null,
+  ): number;
+  waitpid(pid: number): NativeWaitStatus | null;
+
+  // flock.cc
+  openLockFile(path: string, create: boolean, mode: number): number;
+  flock(fd: number, operation: 0 | 1 | 2): boolean;
+  setCloexec(fd: number, on: boolean): void;
+  getCloexec(fd: number): boolean;
+
+  // rlimit.cc
+  rlimitResources: Record<string, number>;
+  getrlimit(resource: number): [soft: number, hard: number];
+  setrlimit(resource: number, soft: number, hard: number): void;
+
+  // identity.cc
+  lookupUser(user: string | number): NativeUser | null;
+  lookupGroup(group: string | number): NativeGroup | null;
+  getgrouplist(user: string, gid: number): number[];
+  setgroups(groups: number[]): void;
+  setresgid(rgid: number, egid: number, sgid: number): void;
+  setresuid(ruid: number, euid: number, suid: number): void;
+  getresgid(): [number, number, number];
+  getresuid(): [number, number, number];
+  setuid(uid: number): void;
+  seteuid(uid: number): void;
+
+  // socket.cc
+  listenTcp(address: string, port: number, backlog: number, v6only: boolean): number;
+  listenUnix(name: string, abstract: boolean, backlog: number): number;
+  getsockname(fd: number): NativeSockName;
+  sendDatagram(name: string, abstract: boolean, data: Buffer): void;
+  bindDatagram(name: string, abstract: boolean): number;
+  recvDatagram(fd: number): Buffer | null;
+  hasAbstractSockets: boolean;
+
+  // process.cc
+  setsid(): number;
+  getsid(pid: number): number;
+  getpgid(pid: number): number;
+  setChildSubreaper(on: boolean): void;
+  getChildSubreaper(): boolean;
+  setParentDeathSignal(signal: number): void;
+  getParentDeathSignal(): number;
+  setNoNewPrivs(): void;
+  getNoNewPrivs(): boolean;
+}

@@ -1,0 +1,94 @@
+// Listening sockets created as bare descriptors, so they can be bound as root and used after
+// a privilege drop, handed to another process (fds 3..), or given to
+// net.Server#listen({ fd }).
+import { chmodSync, closeSync } from 'node:fs';
+import { isIP } from 'node:net';
+import { native } from './binding';
+import { callNative, invalidType, invalidValue, SystemError } from './errors';
+import { validateBoolean, validateInteger, validateNonEmptyString, validateObject } from './validate';
+
+export interface TcpListenOptions {
+  port: number;
+  /** Numeric IPv4 or IPv6 address (default '::', which also accepts IPv4 unless ipv6Only). */
+  host?: string;
+  /** listen(2) backlog (default 511, as Node's). */
+  backlog?: number;
+  /** For IPv6 hosts: IPV6_V6ONLY (default false). */
+  ipv6Only?: boolean;
+}
+
+export interface UnixListenOptions {
+  /** Socket path, or '@name' for a Linux abstract socket. */
+  path: string;
+  /** chmod the socket file after bind (a path only). */
+  mode?: number;
+  backlog?: number;
+}
+
+export interface TcpListener {
+  fd: number;
+  family: 'IPv4' | 'IPv6';
+  address: string;
+  port: number;
+}
+
+export interface UnixListener {
+  fd: number;
+  path: string;
+}
+
+function validateBacklog(value: unknown): number {
+  return value === undefined ? 511 : validateInteger(value, 'options.backlog', 0, 2 ** 31 - 1);
+}
+
+/** Binds and listens on a TCP address with SO_REUSEADDR. The descriptor is close-on-exec. */
+export function listenTcp(options: TcpListenOptions): TcpListener {
+  validateObject(options, 'options');
+  const port = validateInteger(options.port, 'options.port', 0, 65535);
+  const host = options.host === undefined ? '::' : validateNonEmptyString(options.host, 'options.host');
+  if (isIP(host) === 0) {
+    throw invalidValue('options.host', host, 'must be a numeric IPv4 or IPv6 address such as 127.0.0.1 or ::1');
+  }
+  const backlog = validateBacklog(options.backlog);
+  const v6only = options.ipv6Only === undefined ? false : validateBoolean(options.ipv6Only, 'options.ipv6Only');
+  const shown = isIP(host) === 6 ? `[${host}]:${port}` : `${host}:${port}`;
+  const fd = callNative(() => native.listenTcp(host, port, backlog, v6only), {
+    target: shown,
+    props: { address: host, port },
+  });
+  const name = callNative(() => native.getsockname(fd));
+  if (!('port' in name)) throw new SystemError(-22, 'getsockname', { target: shown });
+  return { fd, family: name.family, address: name.address, port: name.port };
+}
+
+/** Binds and listens on a Unix stream socket. An existing file at `path` gives EADDRINUSE. */
+export function listenUnix(options: UnixListenOptions): UnixListener {
+  validateObject(options, 'options');
+  const path = validateNonEmptyString(options.path, 'options.path');
+  const abstract = path.startsWith('@');
+  const backlog = validateBacklog(options.backlog);
+  let mode: number | undefined;
+  if (options.mode !== undefined) {
+    if (abstract) throw invalidValue('options.mode', options.mode, 'does not apply to an abstract socket (no file)');
+    mode = validateInteger(options.mode, 'options.mode', 0, 0o777);
+  }
+  if (abstract && !native.hasAbstractSockets) {
+    throw invalidValue('options.path', path, `names an abstract socket, which ${process.platform} does not have`);
+  }
+  const fd = callNative(() => native.listenUnix(abstract ? path.slice(1) : path, abstract, backlog), { path });
+  if (mode !== undefined) {
+    try {
+      chmodSync(path, mode);
+    } catch (err) {
+      closeSync(fd);
+      throw err;
+    }
+  }
+  return { fd, path };
+}
+
+/** The local address of a socket descriptor. */
+export function socketAddress(fd: number) {
+  if (typeof fd !== 'number') throw invalidType('fd', 'of type number', fd);
+  return callNative(() => native.getsockname(fd));
+}

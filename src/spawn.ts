@@ -1,0 +1,177 @@
+// Starting programs: spawnDaemon() (fork → setsid → fork → execve) and spawnChild() (fork →
+// execve, optionally as another user), and reap() for the children that are ours.
+import { accessSync, constants as fsConstants } from 'node:fs';
+import { constants as osConstants } from 'node:os';
+import { delimiter, isAbsolute, join, resolve } from 'node:path';
+import { native } from './binding';
+import { callNative, invalidType, invalidValue, SystemError } from './errors';
+import {
+  validateBoolean,
+  validateFd,
+  validateId,
+  validateNonEmptyString,
+  validateObject,
+  validateString,
+  validateUmask,
+} from './validate';
+
+export interface SpawnOptions {
+  /** Arguments after argv[0]. */
+  args?: readonly string[];
+  /** argv[0]; defaults to `file` as given. */
+  argv0?: string;
+  /** The whole environment of the new program; defaults to `process.env`. */
+  env?: Readonly<Record<string, string | undefined>>;
+  /** Working directory of the new program; defaults to the caller's. */
+  cwd?: string;
+  /** File mode creation mask (number or octal string); defaults to the caller's. */
+  umask?: number | string;
+  /** Descriptor for fd 1; /dev/null when omitted. fd 0 is always /dev/null. */
+  stdout?: number;
+  /** Descriptor for fd 2; /dev/null when omitted. */
+  stderr?: number;
+  /** Descriptors to hand over: fds[i] becomes fd 3 + i (LISTEN_FDS order). */
+  fds?: readonly number[];
+}
+
+export interface ChildSpawnOptions extends SpawnOptions {
+  /** Start a new session (the child becomes a session and process group leader). */
+  setsid?: boolean;
+  /** Run as this user: setgroups, setresgid, setresuid before execve. All three required. */
+  credentials?: { uid: number; gid: number; groups: readonly number[] };
+}
+
+export interface ExitStatus {
+  /** Exit code when the process exited, else null. */
+  code: number | null;
+  /** Signal name when a signal ended it, else null. */
+  signal: NodeJS.Signals | null;
+}
+
+interface Prepared {
+  file: string;
+  argv: string[];
+  envp: string[];
+  cwd: string | null;
+  umask: number;
+  stdio: [number, number, number];
+  fds: number[];
+}
+
+/**
+ * Starts `file` as a daemon: a grandchild in a new session with no controlling terminal,
+ * reparented to init (or the nearest subreaper). Returns the daemon's pid once execve has
+ * succeeded; a failure on the way throws with the step as `syscall`.
+ */
+export function spawnDaemon(file: string, options: SpawnOptions = {}): number {
+  const p = prepare(file, options);
+  return run(p, true, false, null);
+}
+
+/**
+ * Starts `file` as a direct child (the caller reaps it with reap()), with the same pre-exec
+ * steps as spawnDaemon(), optionally in a new session and as another user.
+ */
+export function spawnChild(file: string, options: ChildSpawnOptions = {}): number {
+  const p = prepare(file, options);
+  const setsid = options.setsid === undefined ? false : validateBoolean(options.setsid, 'options.setsid');
+  let ids: [number, number, number[]] | null = null;
+  if (options.credentials !== undefined) {
+    const c = validateObject(options.credentials, 'options.credentials');
+    if (!Array.isArray(c.groups)) throw invalidType('options.credentials.groups', 'an array of group ids', c.groups);
+    ids = [
+      validateId(c.uid, 'options.credentials.uid'),
+      validateId(c.gid, 'options.credentials.gid'),
+      c.groups.map((g, i) => validateId(g, `options.credentials.groups[${i}]`)),
+    ];
+  }
+  return run(p, false, setsid, ids);
+}
+
+/**
+ * Non-blocking waitpid(2) for one pid of ours: null while it runs, else how it ended (and it
+ * is reaped). Poll it; nothing here blocks the event loop or the threadpool.
+ */
+export function reap(pid: number): ExitStatus | null {
+  validateId(pid, 'pid');
+  const status = callNative(() => native.waitpid(pid));
+  if (status === null) return null;
+  return { code: status.code, signal: status.signal === null ? null : signalName(status.signal) };
+}
+
+function signalName(signal: number): NodeJS.Signals {
+  for (const [name, value] of Object.entries(osConstants.signals)) {
+    if (value === signal) return name as NodeJS.Signals;
+  }
+  return `SIG${signal}` as NodeJS.Signals;
+}
+
+function run(p: Prepared, daemon: boolean, setsid: boolean, ids: [number, number, number[]] | null): number {
+  return callNative(
+    () => native.spawn(p.file, p.argv, p.envp, p.cwd, p.umask, p.stdio, p.fds, daemon, setsid, ids),
+    (syscall) => {
+      if (syscall === 'execve') return { path: p.file };
+      if (syscall === 'chdir' && p.cwd !== null) return { path: p.cwd };
+      if (syscall === 'open') return { path: '/dev/null' };
+      return {};
+    },
+  );
+}
+
+function prepare(file: string, options: SpawnOptions): Prepared {
+  validateNonEmptyString(file, 'file');
+  validateObject(options, 'options');
+
+  const args = options.args ?? [];
+  if (!Array.isArray(args)) throw invalidType('options.args', 'an array of strings', args);
+  args.forEach((a, i) => validateString(a, `options.args[${i}]`));
+  const argv0 = options.argv0 === undefined ? file : validateString(options.argv0, 'options.argv0');
+
+  const env = options.env === undefined ? process.env : validateObject(options.env, 'options.env');
+  const envp: string[] = [];
+  for (const [key, value] of Object.entries(env)) {
+    if (value === undefined) continue;
+    if (key === '' || key.includes('=') || key.includes('\0')) {
+      throw invalidValue('options.env', key, 'has a variable name that is empty or contains "=" or a null byte');
+    }
+    envp.push(`${key}=${validateString(value, `options.env.${key}`)}`);
+  }
+
+  let cwd: string | null = null;
+  if (options.cwd !== undefined) cwd = resolve(validateNonEmptyString(options.cwd, 'options.cwd'));
+
+  const umask = options.umask === undefined ? -1 : validateUmask(options.umask, 'options.umask');
+  const stdout = options.stdout === undefined ? -1 : validateFd(options.stdout, 'options.stdout');
+  const stderr = options.stderr === undefined ? -1 : validateFd(options.stderr, 'options.stderr');
+
+  const fdList = options.fds ?? [];
+  if (!Array.isArray(fdList)) throw invalidType('options.fds', 'an array of file descriptors', fdList);
+  const fds = fdList.map((fd, i) => validateFd(fd, `options.fds[${i}]`));
+
+  return {
+    file: resolveExecutable(file, typeof env.PATH === "string" ? env.PATH : undefined, cwd),
+    argv: [argv0, ...args],
+    envp,
+    cwd,
+    umask,
+    stdio: [-1, stdout, stderr],
+    fds,
+  };
+}
+
+// execve(2) does no PATH search, and execvp(3) may allocate: resolve here, before fork, with
+// the new program's own PATH, as execvpe would.
+function resolveExecutable(file: string, pathVar: string | undefined, cwd: string | null): string {
+  if (file.includes('/')) return isAbsolute(file) ? file : resolve(file);
+  for (const dir of (pathVar ?? '/usr/local/bin:/usr/bin:/bin').split(delimiter)) {
+    if (dir === '') continue;
+    const candidate = join(isAbsolute(dir) ? dir : resolve(cwd ?? '.', dir), file);
+    try {
+      accessSync(candidate, fsConstants.X_OK);
+      return candidate;
+    } catch {
+      // try the next directory
+    }
+  }
+  throw new SystemError(-(osConstants.errno.ENOENT), 'execve', { path: file });
+}
