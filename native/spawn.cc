@@ -234,6 +234,12 @@ pid_t Spawn(Spec* s, const char** step) {
     }
   }
   if (err_step >= 0) {
+    // A daemon that failed before execve is an orphan by now. When we are its subreaper it is
+    // our child and would stay a zombie; otherwise this is ECHILD at once and init reaps it.
+    if (s->daemon && result > 0) {
+      int status;
+      WaitPid(result, &status);
+    }
     *step = kStepNames[err_step];
     return -err;
   }

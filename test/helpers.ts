@@ -1,0 +1,181 @@
+// Shared test setup: observe processes through /proc, keep every process we start under
+// control (this worker is a child subreaper, so daemons become our children and are reaped
+// here), temporary directories, and root-only tests that say why they were skipped.
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, afterEach, beforeAll, it } from 'vitest';
+import { reap, setChildSubreaper } from '../src/index';
+
+export const root = join(__dirname, '..');
+export const fixture = (name: string) => join(__dirname, 'fixtures', name);
+export const isRoot = process.getuid!() === 0;
+
+/** it() that runs only as root; otherwise a skipped test whose name carries the reason. */
+export function rootIt(name: string, fn: () => unknown | Promise<unknown>, timeout?: number) {
+  if (isRoot) it(name, fn, timeout);
+  else it.skip(`${name} [skipped: needs root, running as uid ${process.getuid!()}]`, fn);
+}
+
+/** it() that runs only as a non-root user. */
+export function nonRootIt(name: string, fn: () => unknown | Promise<unknown>) {
+  if (!isRoot) it(name, fn);
+  else it.skip(`${name} [skipped: needs a non-root user, running as root]`, fn);
+}
+
+export interface Stat {
+  state: string;
+  ppid: number;
+  pgrp: number;
+  session: number;
+  ttyNr: number;
+}
+
+export function procStat(pid: number): Stat {
+  const text = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  // comm may contain spaces and parentheses: fields start after the last ')'.
+  const f = text.slice(text.lastIndexOf(')') + 2).split(' ');
+  return { state: f[0], ppid: +f[1], pgrp: +f[2], session: +f[3], ttyNr: +f[4] };
+}
+
+export function procStatus(pid: number | 'self'): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const line of readFileSync(`/proc/${pid}/status`, 'utf8').split('\n')) {
+    const i = line.indexOf(':');
+    if (i > 0) out[line.slice(0, i)] = line.slice(i + 1).trim();
+  }
+  return out;
+}
+
+export function openFds(pid: number | 'self'): number[] {
+  return readdirSync(`/proc/${pid}/fd`).map(Number).sort((a, b) => a - b);
+}
+
+export function fdTarget(pid: number, fd: number): string {
+  return readlinkSync(`/proc/${pid}/fd/${fd}`);
+}
+
+/** Pids of this process's children that are zombies. */
+export function zombieChildren(): number[] {
+  const out: number[] = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const s = procStat(+entry);
+      if (s.ppid === process.pid && s.state === 'Z') out.push(+entry);
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return out;
+}
+
+export async function waitFor<T>(what: string, fn: () => T | undefined | false, timeoutMs = 10_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = fn();
+    if (v !== undefined && v !== false) return v;
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
+/** Waits until a sleep(1) process is in nanosleep: started, and done opening files. */
+export function untilSleeping(pid: number): Promise<true> {
+  return waitFor(`pid ${pid} to sleep`, () => readFileSync(`/proc/${pid}/wchan`, 'utf8').includes('nanosleep'), 5000);
+}
+
+export function isAlive(pid: number): boolean {
+  try {
+    return procStat(pid).state !== 'Z';
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Makes this worker a child subreaper for the file's tests and cleans up after each test:
+ * every tracked pid is SIGKILLed and reaped (they are all our children: direct ones, and
+ * daemons reparented to us).
+ */
+export function useProcessControl() {
+  const tracked = new Set<number>();
+  const children = new Set<ChildProcess>();
+  beforeAll(() => setChildSubreaper(true));
+  afterEach(async () => {
+    for (const child of children) {
+      if (child.exitCode === null && child.signalCode === null) {
+        child.kill('SIGKILL');
+        await new Promise((r) => child.once('exit', r));
+      }
+    }
+    children.clear();
+    for (const pid of tracked) {
+      try {
+        process.kill(pid, 'SIGKILL');
+      } catch {
+        // already gone
+      }
+    }
+    for (const pid of tracked) await waitFor(`pid ${pid} to be reaped`, () => reapOrGone(pid));
+    tracked.clear();
+  });
+  afterAll(() => setChildSubreaper(false));
+  return {
+    /** Remembers a pid of ours (a daemon reparented to us, or a spawnChild child). */
+    track(pid: number): number {
+      tracked.add(pid);
+      return pid;
+    },
+    /** Waits for a tracked pid to exit and returns how it ended. */
+    async exitOf(pid: number, timeoutMs = 10_000) {
+      const status = await waitFor(`pid ${pid} to exit`, () => reap(pid) ?? undefined, timeoutMs);
+      tracked.delete(pid);
+      return status;
+    },
+    /** Starts a fixture or command with child_process and kills it after the test. */
+    start(command: string, args: string[], options: Parameters<typeof spawn>[2] = {}): ChildProcess {
+      const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'], ...options });
+      children.add(child);
+      return child;
+    },
+  };
+}
+
+function reapOrGone(pid: number): boolean {
+  try {
+    return reap(pid) !== null;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'ECHILD';
+  }
+}
+
+/** Resolves with the first line a child prints on stdout (rejects if it exits first). */
+export function firstLine(child: ChildProcess): Promise<string> {
+  return new Promise((resolve, reject) => {
+    let buf = '';
+    let err = '';
+    child.stderr?.on('data', (d) => (err += d));
+    child.stdout!.on('data', (d) => {
+      buf += d;
+      const i = buf.indexOf('\n');
+      if (i >= 0) resolve(buf.slice(0, i));
+    });
+    child.once('exit', (code, signal) => reject(new Error(`exited (${code ?? signal}) before a line: ${err}`)));
+  });
+}
+
+export function useTmpDir(): () => string {
+  let dir = '';
+  beforeAll(() => {
+    dir = mkdtempSync(join(tmpdir(), 'daemonkit-test-'));
+  });
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+  return () => dir;
+}
+
+/** `id -G user` from procps/coreutils: an oracle independent of our getgrouplist binding. */
+export function idGroups(user: string): number[] {
+  return execFileSync('id', ['-G', user], { encoding: 'utf8' }).trim().split(/\s+/).map(Number).sort((a, b) => a - b);
+}
