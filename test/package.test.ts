@@ -1,0 +1,89 @@
+// The published package: prebuilt with prebuildify, packed with npm pack, installed into an
+// empty project by a PATH that has no compiler, then used from CommonJS, ESM and the CLI.
+// Built in a copy of the package so the other test files keep their build/ while this runs.
+import { execFileSync, spawnSync } from 'node:child_process';
+import { cpSync, existsSync, mkdirSync, readdirSync, symlinkSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { root, useTmpDir } from './helpers';
+
+const tmp = useTmpDir();
+const version: string = require('../package.json').version;
+
+function npmCli(): string {
+  if (process.env.npm_execpath?.endsWith('.js')) return process.env.npm_execpath;
+  return join(dirname(process.execPath), '..', 'lib', 'node_modules', 'npm', 'bin', 'npm-cli.js');
+}
+
+let app = '';
+let bareEnv: NodeJS.ProcessEnv = {};
+
+beforeAll(() => {
+  const pkg = join(tmp(), 'pkg');
+  mkdirSync(pkg);
+  for (const entry of ['package.json', 'binding.gyp', 'native', 'dist', 'README.md']) {
+    if (existsSync(join(root, entry))) cpSync(join(root, entry), join(pkg, entry), { recursive: true });
+  }
+  symlinkSync(join(root, 'node_modules'), join(pkg, 'node_modules'));
+  const run = (args: string[], cwd: string, env = process.env) =>
+    execFileSync(process.execPath, [npmCli(), ...args], { cwd, env, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+
+  run(['run', 'prebuild'], pkg);
+  // dist/ is already compiled by `npm test`'s pretest; no compile step in the copy.
+  run(['pack', '--ignore-scripts', '--pack-destination', tmp()], pkg);
+
+  // A PATH with node and sh (npm runs install scripts with it) and nothing else: no cc,
+  // g++, make or python for node-gyp to use.
+  const bin = join(tmp(), 'bin');
+  mkdirSync(bin);
+  symlinkSync(process.execPath, join(bin, 'node'));
+  symlinkSync('/bin/sh', join(bin, 'sh'));
+  bareEnv = { HOME: process.env.HOME, PATH: bin, npm_config_cache: process.env.npm_config_cache, PREBUILDS_ONLY: '1' };
+  for (const k of Object.keys(bareEnv)) if (bareEnv[k] === undefined) delete bareEnv[k];
+
+  app = join(tmp(), 'app');
+  mkdirSync(app);
+  writeFileSync(join(app, 'package.json'), JSON.stringify({ name: 'app', version: '1.0.0', private: true }));
+  run(['install', '--no-audit', '--no-fund', '--prefer-offline', join(tmp(), `daemonkit-${version}.tgz`)], app, bareEnv);
+}, 240_000);
+
+describe('installed from the tarball without a compiler', () => {
+  it('had no compiler on the PATH it installed with', () => {
+    for (const tool of ['cc', 'gcc', 'g++', 'make', 'python3']) {
+      expect(spawnSync(tool, ['--version'], { env: bareEnv }).error).toMatchObject({ code: 'ENOENT' });
+    }
+  });
+
+  it('ships the prebuild and compiled nothing', () => {
+    const installed = join(app, 'node_modules', 'daemonkit');
+    expect(readdirSync(join(installed, 'prebuilds', `${process.platform}-${process.arch}`))).toEqual([
+      expect.stringMatching(/\.node$/),
+    ]);
+    expect(existsSync(join(installed, 'build'))).toBe(false);
+    expect(existsSync(join(installed, 'dist', 'index.d.ts'))).toBe(true);
+  });
+
+  it('works from CommonJS', () => {
+    const out = execFileSync('node', ['-e', "const d = require('daemonkit'); console.log(JSON.stringify(d.getrlimit('nofile')))"], {
+      cwd: app,
+      env: bareEnv,
+      encoding: 'utf8',
+    });
+    expect(JSON.parse(out)).toEqual({ soft: expect.any(Number), hard: expect.anything() });
+  });
+
+  it('works from ESM with named imports, and starts a daemon', () => {
+    const script = `import { spawnDaemon, reap, setChildSubreaper } from 'daemonkit';
+      setChildSubreaper(true);
+      const pid = spawnDaemon('/bin/true');
+      while (reap(pid) === null) {}
+      console.log('daemon', pid, 'done');`;
+    const out = execFileSync('node', ['--input-type=module', '-e', script], { cwd: app, env: bareEnv, encoding: 'utf8' });
+    expect(out).toMatch(/^daemon \d+ done\n$/);
+  });
+
+  it('installs the daemonkit command', () => {
+    const out = execFileSync(join(app, 'node_modules', '.bin', 'daemonkit'), ['--version'], { env: bareEnv, encoding: 'utf8' });
+    expect(out).toBe(`${version}\n`);
+  });
+});
