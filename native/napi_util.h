@@ -10,11 +10,13 @@
 
 namespace dk {
 
-// Throws { errno: -err, syscall }. err is a positive errno value.
-inline void ThrowErrno(Napi::Env env, int err, const char* syscall) {
+// Throws { errno: -err, syscall[, fd] }. err is a positive errno value; fd names the
+// descriptor the call failed on, when the caller cannot tell which it was.
+inline void ThrowErrno(Napi::Env env, int err, const char* syscall, int fd = -1) {
   Napi::Object record = Napi::Object::New(env);
   record.Set("errno", Napi::Number::New(env, -err));
   record.Set("syscall", Napi::String::New(env, syscall));
+  if (fd >= 0) record.Set("fd", Napi::Number::New(env, fd));
   NAPI_THROW_VOID(Napi::Error(env, record));
 }
 

@@ -12,6 +12,10 @@ namespace dk {
 // otherwise fcntl(2) on each descriptor below limit (computed before fork).
 int CloseRangeCloexec(int first, int limit);
 
+// fork(2) for a child of a multithreaded parent: _Fork(3) where libc has it, which runs no
+// pthread_atfork handlers (they may take locks another thread of the parent held).
+pid_t ForkInChild();
+
 // pipe(2) with both ends close-on-exec and, on request, non-blocking.
 int PipeCloexec(int fds[2]);
 

@@ -19,6 +19,8 @@ int CloseRangeCloexec(int first, int limit) {
   return 0;
 }
 
+pid_t ForkInChild() { return fork(); }
+
 static int SetCloexec(int fd) {
   int flags = fcntl(fd, F_GETFD);
   if (flags < 0 || fcntl(fd, F_SETFD, flags | FD_CLOEXEC) < 0) return -errno;

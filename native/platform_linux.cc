@@ -29,6 +29,14 @@ int CloseRangeCloexec(int first, int limit) {
   return 0;
 }
 
+pid_t ForkInChild() {
+#if defined(__GLIBC__) && __GLIBC_PREREQ(2, 34)
+  return _Fork();
+#else
+  return fork();
+#endif
+}
+
 int PipeCloexec(int fds[2]) {
   return pipe2(fds, O_CLOEXEC) == 0 ? 0 : -errno;
 }

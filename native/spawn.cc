@@ -73,8 +73,7 @@ struct Spec {
   gid_t gid;
   const gid_t* groups;
   size_t ngroups;
-  int high;          // a descriptor number above every source and target
-  int cloexec_from;  // first descriptor above every target
+  int cloexec_from;  // first descriptor above every target; scratch copies go at or above it
   int fd_limit;      // bound for the close-on-exec loop where close_range(2) is missing
 };
 
@@ -88,13 +87,6 @@ void WriteRecord(int fd, int32_t step, int32_t value) {
 [[noreturn]] void Fail(int fd, Step step, int err) {
   WriteRecord(fd, step, err);
   _exit(127);
-}
-
-bool IsTarget(const Spec* s, int fd) {
-  for (int i = 0; i < s->nmoves; i++) {
-    if (s->moves[i].dst == fd) return true;
-  }
-  return false;
 }
 
 [[noreturn]] void RunChild(const Spec* s, int errfd) {
@@ -113,7 +105,7 @@ bool IsTarget(const Spec* s, int fd) {
   if (s->daemon) {
     // The session leader forks once more so the daemon can never acquire a controlling
     // terminal by opening one (no O_NOCTTY needed anywhere).
-    pid_t pid = fork();
+    pid_t pid = ForkInChild();
     if (pid < 0) Fail(errfd, kStepFork, errno);
     if (pid > 0) {
       WriteRecord(errfd, kStepPid, (int32_t)pid);
@@ -122,7 +114,8 @@ bool IsTarget(const Spec* s, int fd) {
   }
 
   // Keep the error pipe clear of every target number before dup2 can overwrite it.
-  int fd = fcntl(errfd, F_DUPFD_CLOEXEC, s->high);
+  // F_DUPFD never returns a descriptor that is open, so nothing above the targets is hit.
+  int fd = fcntl(errfd, F_DUPFD_CLOEXEC, s->cloexec_from);
   if (fd < 0) Fail(errfd, kStepFcntl, errno);
   errfd = fd;
 
@@ -137,7 +130,7 @@ bool IsTarget(const Spec* s, int fd) {
   // overwritten.
   for (int i = 0; i < s->nmoves; i++) {
     int src = s->moves[i].src == -1 ? devnull : s->moves[i].src;
-    s->moves[i].tmp = fcntl(src, F_DUPFD_CLOEXEC, s->high);
+    s->moves[i].tmp = fcntl(src, F_DUPFD_CLOEXEC, s->cloexec_from);
     if (s->moves[i].tmp < 0) Fail(errfd, kStepFcntl, errno);
   }
   for (int i = 0; i < s->nmoves; i++) {
@@ -158,11 +151,8 @@ bool IsTarget(const Spec* s, int fd) {
     if (r < 0) Fail(errfd, kStepSetresuid, -r);
   }
 
-  for (int i = 3; i < s->cloexec_from; i++) {
-    if (IsTarget(s, i)) continue;
-    int flags = fcntl(i, F_GETFD);
-    if (flags >= 0 && !(flags & FD_CLOEXEC)) fcntl(i, F_SETFD, flags | FD_CLOEXEC);
-  }
+  // Every descriptor below cloexec_from is a target (0, 1, 2, then 3 + i); the rest must not
+  // survive execve, whatever the parent forgot to mark.
   int r = CloseRangeCloexec(s->cloexec_from, s->fd_limit);
   if (r < 0) Fail(errfd, kStepCloseRange, -r);
 
@@ -183,7 +173,16 @@ int WaitPid(pid_t pid, int* status) {
 }
 
 // Returns the pid, or -errno with *step set.
-pid_t Spawn(Spec* s, const char** step) {
+pid_t Spawn(Spec* s, const char** step, int* bad_fd) {
+  // A closed source would make dup2 copy whatever the pipe or /dev/null opens at that number.
+  for (int i = 0; i < s->nmoves; i++) {
+    if (s->moves[i].src != -1 && fcntl(s->moves[i].src, F_GETFD) < 0) {
+      *step = "fcntl";
+      *bad_fd = s->moves[i].src;
+      return -errno;
+    }
+  }
+
   int pipefd[2];
   int r = PipeCloexec(pipefd);
   if (r < 0) {
@@ -304,13 +303,7 @@ Napi::Value SpawnJs(const Napi::CallbackInfo& info) {
   s.groups = groups.data();
   s.ngroups = groups.size();
 
-  int top = 2;
-  for (auto& m : moves) {
-    if (m.src > top) top = m.src;
-    if (m.dst > top) top = m.dst;
-  }
   s.cloexec_from = 3 + (int)fds.size();
-  s.high = top + 1;
   struct rlimit lim;
   s.fd_limit = (getrlimit(RLIMIT_NOFILE, &lim) == 0 && lim.rlim_cur != RLIM_INFINITY &&
                 lim.rlim_cur < (1 << 20))
@@ -318,9 +311,10 @@ Napi::Value SpawnJs(const Napi::CallbackInfo& info) {
                    : (1 << 20);
 
   const char* step = "fork";
-  pid_t pid = Spawn(&s, &step);
+  int bad_fd = -1;
+  pid_t pid = Spawn(&s, &step, &bad_fd);
   if (pid < 0) {
-    ThrowErrno(env, -pid, step);
+    ThrowErrno(env, -pid, step, bad_fd);
     return env.Undefined();
   }
   return Napi::Number::New(env, pid);

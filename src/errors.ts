@@ -15,20 +15,22 @@ export interface Subject {
 }
 
 export class SystemError extends Error {
-  readonly code: string;
-  readonly errno: number;
-  readonly syscall: string;
-  readonly path?: string;
+  // `declare`: no class fields, so the properties exist only when set, in Node's order.
+  declare readonly errno: number;
+  declare readonly code: string;
+  declare readonly syscall: string;
+  declare readonly path?: string;
 
   constructor(errno: number, syscall: string, subject: Subject = {}) {
     const code = errnoName(errno);
     const description = getSystemErrorMap().get(errno)?.[1] ?? 'unknown error';
     const quoted = subject.path ?? subject.target;
     super(`${code}: ${description}, ${syscall}${quoted === undefined ? '' : ` '${quoted}'`}`);
-    this.code = code;
-    this.errno = errno;
-    this.syscall = syscall;
-    if (subject.path !== undefined) this.path = subject.path;
+    const self = this as { -readonly [K in keyof SystemError]: SystemError[K] };
+    self.errno = errno;
+    self.code = code;
+    self.syscall = syscall;
+    if (subject.path !== undefined) self.path = subject.path;
     if (subject.props) Object.assign(this, subject.props);
   }
 
@@ -57,12 +59,12 @@ function isNativeErrno(value: unknown): value is NativeErrno {
 }
 
 /** Runs a native call, turning its {errno, syscall} record into a SystemError. */
-export function callNative<T>(fn: () => T, subject?: Subject | ((syscall: string) => Subject)): T {
+export function callNative<T>(fn: () => T, subject?: Subject | ((record: NativeErrno) => Subject)): T {
   try {
     return fn();
   } catch (e) {
     if (!isNativeErrno(e)) throw e;
-    const s = typeof subject === 'function' ? subject(e.syscall) : subject;
+    const s = typeof subject === 'function' ? subject(e) : subject;
     const err = new SystemError(e.errno, e.syscall, s);
     Error.captureStackTrace(err, callNative);
     throw err;

@@ -5,6 +5,8 @@
 export interface NativeErrno {
   errno: number; // negative, as in Node
   syscall: string;
+  /** The descriptor the call failed on, when the caller passed several. */
+  fd?: number;
 }
 
 export interface NativeUser {

@@ -1,6 +1,7 @@
 // Dropping root for good: supplementary groups, then gid, then uid (after setresuid the
 // others can no longer be changed), then proof that it cannot be undone. The libc wrappers
 // apply each change to every thread of the process, Node's own included.
+import { writeSync } from 'node:fs';
 import { native } from './binding';
 import { callNative, invalidType } from './errors';
 import { validateBoolean, validateId, validateObject } from './validate';
@@ -36,8 +37,8 @@ export function processIdentity(): ProcessIdentity {
 /**
  * Becomes (uid, gid, groups) irrevocably, then verifies: real, effective and saved ids all
  * match, the group list is exactly the one asked for, and setuid(0) and seteuid(0) fail.
- * Throws a SystemError naming the call that failed, or PrivilegeDropError when the result is
- * not what was asked for.
+ * Throws a SystemError naming the call that failed, or PrivilegeDropError when the ids are
+ * not what was asked for. If root could be regained, the process is killed (SIGKILL) at once.
  */
 export function dropPrivileges(options: DropPrivilegesOptions): void {
   validateObject(options, 'options');
@@ -78,6 +79,11 @@ function verify(uid: number, gid: number, groups: number[]): void {
     } catch {
       regained = false;
     }
-    if (regained) fail(`${name}(0) succeeded, root can be regained`);
+    if (regained) {
+      // We are root again: fail closed. No handler, hook or caller's catch may run as root
+      // believing the drop happened.
+      writeSync(2, `daemonkit: privilege drop to uid ${uid} not verified: ${name}(0) succeeded; killing the process\n`);
+      process.kill(process.pid, 'SIGKILL');
+    }
   }
 }

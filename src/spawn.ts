@@ -1,6 +1,6 @@
 // Starting programs: spawnDaemon() (fork → setsid → fork → execve) and spawnChild() (fork →
 // execve, optionally as another user), and reap() for the children that are ours.
-import { accessSync, constants as fsConstants } from 'node:fs';
+import { accessSync, constants as fsConstants, statSync } from 'node:fs';
 import { constants as osConstants } from 'node:os';
 import { delimiter, isAbsolute, join, resolve } from 'node:path';
 import { native } from './binding';
@@ -109,13 +109,20 @@ function signalName(signal: number): NodeJS.Signals {
 function run(p: Prepared, daemon: boolean, setsid: boolean, ids: [number, number, number[]] | null): number {
   return callNative(
     () => native.spawn(p.file, p.argv, p.envp, p.cwd, p.umask, p.stdio, p.fds, daemon, setsid, ids),
-    (syscall) => {
+    ({ syscall, fd }) => {
+      if (fd !== undefined) return { target: `${optionOf(p, fd)} (fd ${fd})`, props: { fd } };
       if (syscall === 'execve') return { path: p.file };
       if (syscall === 'chdir' && p.cwd !== null) return { path: p.cwd };
       if (syscall === 'open') return { path: '/dev/null' };
       return {};
     },
   );
+}
+
+function optionOf(p: Prepared, fd: number): string {
+  if (p.stdio[1] === fd) return 'options.stdout';
+  if (p.stdio[2] === fd) return 'options.stderr';
+  return `options.fds[${p.fds.indexOf(fd)}]`;
 }
 
 function prepare(file: string, options: SpawnOptions): Prepared {
@@ -149,7 +156,7 @@ function prepare(file: string, options: SpawnOptions): Prepared {
   const fds = fdList.map((fd, i) => validateFd(fd, `options.fds[${i}]`));
 
   return {
-    file: resolveExecutable(file, typeof env.PATH === "string" ? env.PATH : undefined, cwd),
+    file: resolveExecutable(file, typeof env.PATH === 'string' ? env.PATH : undefined, cwd),
     argv: [argv0, ...args],
     envp,
     cwd,
@@ -160,15 +167,16 @@ function prepare(file: string, options: SpawnOptions): Prepared {
 }
 
 // execve(2) does no PATH search, and execvp(3) may allocate: resolve here, before fork, with
-// the new program's own PATH, as execvpe would.
+// the new program's own PATH, as execvpe would. Relative names are relative to the new
+// program's cwd, where execve runs (as with child_process.spawn).
 function resolveExecutable(file: string, pathVar: string | undefined, cwd: string | null): string {
-  if (file.includes('/')) return isAbsolute(file) ? file : resolve(file);
+  if (file.includes('/')) return resolve(cwd ?? '.', file);
   for (const dir of (pathVar ?? '/usr/local/bin:/usr/bin:/bin').split(delimiter)) {
     if (dir === '') continue;
     const candidate = join(isAbsolute(dir) ? dir : resolve(cwd ?? '.', dir), file);
     try {
       accessSync(candidate, fsConstants.X_OK);
-      return candidate;
+      if (statSync(candidate).isFile()) return candidate;
     } catch {
       // try the next directory
     }

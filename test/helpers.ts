@@ -56,20 +56,23 @@ export function fdTarget(pid: number, fd: number): string {
   return readlinkSync(`/proc/${pid}/fd/${fd}`);
 }
 
-/** Pids of this process's children that are zombies. */
-export function zombieChildren(): number[] {
+/** Pids of this process's children (daemons reparented to us included). */
+export function ourChildren(filter: (s: Stat) => boolean = () => true): number[] {
   const out: number[] = [];
   for (const entry of readdirSync('/proc')) {
     if (!/^\d+$/.test(entry)) continue;
     try {
       const s = procStat(+entry);
-      if (s.ppid === process.pid && s.state === 'Z') out.push(+entry);
+      if (s.ppid === process.pid && filter(s)) out.push(+entry);
     } catch {
       // gone meanwhile
     }
   }
   return out;
 }
+
+/** Pids of this process's children that are zombies. */
+export const zombieChildren = () => ourChildren((s) => s.state === 'Z');
 
 export async function waitFor<T>(what: string, fn: () => T | undefined | false, timeoutMs = 10_000): Promise<T> {
   const deadline = Date.now() + timeoutMs;

@@ -25,7 +25,7 @@ beforeAll(() => {
     if (existsSync(join(root, entry))) cpSync(join(root, entry), join(pkg, entry), { recursive: true });
   }
   symlinkSync(join(root, 'node_modules'), join(pkg, 'node_modules'));
-  const run = (args: string[], cwd: string, env = process.env) =>
+  const run = (args: string[], cwd: string, env: NodeJS.ProcessEnv = { ...process.env, npm_config_logs_dir: join(tmp(), 'npm-logs') }) =>
     execFileSync(process.execPath, [npmCli(), ...args], { cwd, env, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
 
   run(['run', 'prebuild'], pkg);
@@ -38,7 +38,15 @@ beforeAll(() => {
   mkdirSync(bin);
   symlinkSync(process.execPath, join(bin, 'node'));
   symlinkSync('/bin/sh', join(bin, 'sh'));
-  bareEnv = { HOME: process.env.HOME, PATH: bin, npm_config_cache: process.env.npm_config_cache, PREBUILDS_ONLY: '1' };
+  // npm's logs go to this test's directory; its cache (filled by `npm ci`) is read, so the
+  // install needs no network.
+  bareEnv = {
+    HOME: process.env.HOME,
+    PATH: bin,
+    npm_config_cache: process.env.npm_config_cache,
+    npm_config_logs_dir: join(tmp(), 'npm-logs'),
+    PREBUILDS_ONLY: '1',
+  };
   for (const k of Object.keys(bareEnv)) if (bareEnv[k] === undefined) delete bareEnv[k];
 
   app = join(tmp(), 'app');

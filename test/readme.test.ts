@@ -2,11 +2,11 @@
 // directory), as an ES module importing 'daemonkit' from an installed-looking node_modules,
 // and exits 0.
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { reap } from '../src/index';
-import { procStat, root, useProcessControl, useTmpDir, waitFor } from './helpers';
+import { ourChildren, root, useProcessControl, useTmpDir, waitFor } from './helpers';
 
 useProcessControl(); // daemons the examples start become our children: reaped below
 const tmp = useTmpDir();
@@ -16,19 +16,6 @@ beforeAll(() => {
   mkdirSync(join(tmp(), 'node_modules'));
   symlinkSync(root, join(tmp(), 'node_modules', 'daemonkit'));
 });
-
-function ourChildren(): number[] {
-  return readdirSync('/proc')
-    .filter((e) => /^\d+$/.test(e))
-    .filter((e) => {
-      try {
-        return procStat(+e).ppid === process.pid;
-      } catch {
-        return false;
-      }
-    })
-    .map(Number);
-}
 
 describe('README examples', () => {
   it('has examples', () => expect(examples.length).toBeGreaterThanOrEqual(6));
@@ -40,7 +27,9 @@ describe('README examples', () => {
       // The examples use /tmp/...; here they write into this test's own directory instead.
       writeFileSync(file, code.replaceAll("'/tmp/", `'${tmp()}/`));
       const out = execFileSync(process.execPath, [file], { cwd: tmp(), encoding: 'utf8', timeout: 20_000 });
-      expect(typeof out).toBe('string');
+      // `console.log(...); // output` documents the line printed, unless it says "as root".
+      const documented = [...code.matchAll(/console\.log\(.*\); \/\/ (.+)$/gm)].map((m) => m[1]).filter((d) => !d.startsWith('as root'));
+      for (const line of documented) expect(out.split('\n')).toContain(line.replaceAll('/tmp/', `${tmp()}/`));
       for (const pid of ourChildren()) await waitFor(`example daemon ${pid} to exit`, () => reap(pid) !== null);
     });
   });

@@ -15,6 +15,7 @@ import {
   useTmpDir,
   waitFor,
   zombieChildren,
+  ourChildren,
   untilSleeping,
   idGroups,
 } from './helpers';
@@ -81,22 +82,47 @@ describe('spawnDaemon', () => {
     }
   });
 
-  it('places a descriptor whose number is another target without losing either', () => {
-    // fd 3 of the daemon must be what our fd 4 is and vice versa: a naive dup2 loop clobbers.
+  it('places descriptors that sit on each other\'s target numbers without losing either', () => {
+    // The launcher has files at fds 3 and 4 and hands them over swapped, and fd 3 in place
+    // (close-on-exec before): a naive dup2 loop loses one, a skipped dup2 keeps FD_CLOEXEC.
     const p = join(tmp(), 'p');
     const q = join(tmp(), 'q');
     writeFileSync(p, '');
     writeFileSync(q, '');
     const fdP = openSync(p, 'r');
     const fdQ = openSync(q, 'r');
+    let out: string;
     try {
-      const pid = sleeper({ fds: [fdQ, fdP] });
-      expect(fdTarget(pid, 3)).toBe(q);
-      expect(fdTarget(pid, 4)).toBe(p);
+      out = execFileSync(process.execPath, [fixture('spawn-fd-swap.js')], { stdio: ['ignore', 'pipe', 'inherit', fdP, fdQ], encoding: 'utf8' });
     } finally {
       closeSync(fdP);
       closeSync(fdQ);
     }
+    const { swapped, inPlace } = JSON.parse(out);
+    pc.track(swapped);
+    pc.track(inPlace);
+    expect([fdTarget(swapped, 3), fdTarget(swapped, 4)]).toEqual([q, p]);
+    expect(fdTarget(inPlace, 3)).toBe(p);
+  });
+
+  it('hands over a descriptor near RLIMIT_NOFILE', () => {
+    // With 64 descriptors allowed, fd 63 must still be placed at 3 (no scratch copy above it).
+    const script = `const fs = require('fs'); const d = require(${JSON.stringify(require.resolve('../dist'))});
+      const opened = []; let fd; while ((fd = fs.openSync('/dev/null', 'r')) < 63) opened.push(fd);
+      opened.forEach((f) => fs.closeSync(f));
+      process.stdout.write(String(d.spawnDaemon('/bin/sleep', { args: ['30'], fds: [fd] })));`;
+    const pid = pc.track(+execFileSync('sh', ['-c', 'ulimit -n 64 && exec "$0" -e "$1"', process.execPath, script], { encoding: 'utf8' }));
+    expect(fdTarget(pid, 3)).toBe('/dev/null');
+  });
+
+  it('refuses a closed descriptor, naming the option, and starts nothing', () => {
+    const fd = openSync(join(tmp(), 'closed'), 'w');
+    closeSync(fd);
+    expect(() => spawnDaemon('/bin/sleep', { args: ['30'], fds: [0, fd] })).toThrow(
+      expect.objectContaining({ code: 'EBADF', fd, message: `EBADF: bad file descriptor, fcntl 'options.fds[1] (fd ${fd})'` }),
+    );
+    expect(() => spawnDaemon('/bin/sleep', { args: ['30'], stdout: fd })).toThrow(/'options\.stdout \(fd \d+\)'/);
+    expect(ourChildren()).toEqual([]);
   });
 
   it('starts with no blocked and no ignored signals although we ignore SIGPIPE', () => {
@@ -137,6 +163,17 @@ describe('spawnDaemon', () => {
 
   it('reports a directory as the program as EACCES from execve', () => {
     expect(() => spawnDaemon(tmp())).toThrow(expect.objectContaining({ code: 'EACCES', syscall: 'execve' }));
+  });
+
+  it('reaps a daemon that failed before execve (we are its subreaper): no zombie', () => {
+    for (let i = 0; i < 20; i++) expect(() => spawnDaemon('/nonexistent/prog')).toThrow(/ENOENT/);
+    expect(zombieChildren()).toEqual([]);
+  });
+
+  it('resolves a relative program against the new cwd, like child_process.spawn', () => {
+    expect(() => spawnDaemon('./missing-prog', { cwd: tmp() })).toThrow(
+      expect.objectContaining({ code: 'ENOENT', syscall: 'execve', path: join(tmp(), 'missing-prog') }),
+    );
   });
 
   it('rejects bad arguments before forking, naming them', () => {
