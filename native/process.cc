@@ -41,6 +41,30 @@ Napi::Value GetPgid(const Napi::CallbackInfo& info) {
   return Napi::Number::New(env, pgid);
 }
 
+// pipe() -> [read, write], both close-on-exec: the readiness channel between a launcher and
+// its daemon.
+Napi::Value Pipe(const Napi::CallbackInfo& info) {
+  int fds[2];
+  int r = PipeCloexec(fds);
+  if (r < 0) {
+    ThrowErrno(info.Env(), -r, "pipe");
+    return info.Env().Undefined();
+  }
+  Napi::Array out = Napi::Array::New(info.Env(), 2);
+  out.Set(0u, Napi::Number::New(info.Env(), fds[0]));
+  out.Set(1u, Napi::Number::New(info.Env(), fds[1]));
+  return out;
+}
+
+// chroot(path). The caller chdirs to "/" afterwards (chroot(2) leaves the cwd outside).
+Napi::Value Chroot(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (!ArgsOk(info, 1)) return env.Undefined();
+  std::string path = info[0].ToString().Utf8Value();
+  if (chroot(path.c_str()) < 0) ThrowErrno(env, errno, "chroot");
+  return env.Undefined();
+}
+
 Napi::Value Result(Napi::Env env, int r, Napi::Value value) {
   if (r < 0) {
     ThrowErrno(env, -r, "prctl");
@@ -87,6 +111,8 @@ Napi::Value GetNoNewPrivsJs(const Napi::CallbackInfo& info) {
 
 void InitProcess(Napi::Env env, Napi::Object exports) {
   exports.Set("setsid", Napi::Function::New(env, SetSid, "setsid"));
+  exports.Set("pipe", Napi::Function::New(env, Pipe, "pipe"));
+  exports.Set("chroot", Napi::Function::New(env, Chroot, "chroot"));
   exports.Set("getsid", Napi::Function::New(env, GetSid, "getsid"));
   exports.Set("getpgid", Napi::Function::New(env, GetPgid, "getpgid"));
   exports.Set("setChildSubreaper", Napi::Function::New(env, SetChildSubreaperJs, "setChildSubreaper"));

@@ -22,3 +22,7 @@ export {
   setNoNewPrivileges,
   hasNoNewPrivileges,
 } from './prctl';
+export { daemonize, DaemonizeError, DAEMON_MARKER } from './daemonize';
+export type { Daemon, Listener, DaemonizeOptions } from './daemonize';
+export { PidFile } from './pidfile';
+export { pipe, chroot } from './session';

@@ -82,6 +82,8 @@ export interface NativeBinding {
   hasAbstractSockets: boolean;
 
   // process.cc
+  pipe(): [read: number, write: number];
+  chroot(path: string): void;
   setsid(): number;
   getsid(pid: number): number;
   getpgid(pid: number): number;

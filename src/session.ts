@@ -1,6 +1,6 @@
 // Sessions and process groups of this process (setsid(2), getsid(2), getpgid(2)).
 import { native } from './binding';
-import { callNative } from './errors';
+import { callNative, invalidType } from './errors';
 import { validateInteger } from './validate';
 
 /** Makes this process a session leader; EPERM when it already leads a process group. */
@@ -18,4 +18,16 @@ export function getsid(pid = 0): number {
 export function getpgid(pid = 0): number {
   validateInteger(pid, 'pid', 0, 2 ** 31 - 1);
   return callNative(() => native.getpgid(pid));
+}
+
+/** pipe(2), both ends close-on-exec. Close them with fs.closeSync. */
+export function pipe(): [read: number, write: number] {
+  return callNative(() => native.pipe());
+}
+
+/** chroot(2) then chdir("/"). Needs root (CAP_SYS_CHROOT). */
+export function chroot(path: string): void {
+  if (typeof path !== 'string' || path === '') throw invalidType('path', 'a non-empty string', path);
+  callNative(() => native.chroot(path), { path });
+  process.chdir('/');
 }

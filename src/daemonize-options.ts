@@ -1,0 +1,218 @@
+// daemonize() options, checked and resolved to numbers before anything is opened or forked
+// (DESIGN.md section 2, step 1). Every rejection is an OptionError: one line naming the
+// option and what to give instead, exit code 2.
+import { isAbsolute, resolve } from 'node:path';
+import { isIP } from 'node:net';
+import { OptionError, describeError } from './daemonize-errors';
+import { resolveCredentials, lookupUser, type Credentials } from './identity';
+import { rlimitNames, type Rlimit } from './rlimit';
+
+export interface ListenOptions {
+  /** TCP port (0 for any free one). */
+  port?: number;
+  /** Numeric address for TCP (default '::'). */
+  host?: string;
+  /** Unix socket path, or '@name' for an abstract socket. */
+  path?: string;
+  /** File mode of a Unix socket (chmod after bind). */
+  mode?: number;
+  backlog?: number;
+  ipv6Only?: boolean;
+}
+
+export interface DaemonizeOptions {
+  /** Locked for the daemon's whole life; holds `pid\n`. */
+  pidFile?: string;
+  /** stdout and stderr appended to this file (default /dev/null). */
+  logFile?: string;
+  /** stdout alone (instead of logFile). */
+  stdout?: string;
+  /** stderr alone (instead of logFile). */
+  stderr?: string;
+  /** Working directory of the daemon (default '/'). */
+  cwd?: string;
+  /** File mode creation mask (default 0o022). */
+  umask?: number | string;
+  /** Drop to this user (name or uid) after binding; supplementary groups are the user's. */
+  user?: string | number;
+  /** Primary group instead of the user's. */
+  group?: string | number;
+  /** Resource limits by name: a number sets soft and hard, or { soft, hard }. */
+  rlimits?: Record<string, number | Partial<Rlimit>>;
+  /** Sockets bound before the drop and handed over as `listeners`. */
+  listen?: ListenOptions[];
+  /** How long the launcher waits for ready() (default 30 000 ms). */
+  readyTimeout?: number;
+  /** Do not fork: for debugging, containers and supervisors. */
+  foreground?: boolean;
+  /** PR_SET_NO_NEW_PRIVS (Linux). */
+  noNewPrivileges?: boolean;
+  /** chroot into this directory before dropping privileges. */
+  chroot?: string;
+  /** Added to the daemon's environment. */
+  env?: Record<string, string>;
+  /** chown the PID file to this user (name or uid) so the service can remove it. */
+  pidFileOwner?: string | number;
+  /** Used in messages (default: the script's base name). */
+  name?: string;
+}
+
+export type ListenPlan =
+  | { kind: 'tcp'; host: string; port: number; backlog?: number; ipv6Only?: boolean }
+  | { kind: 'unix'; path: string; mode?: number; backlog?: number };
+
+export interface Plan {
+  name: string;
+  pidFile?: string;
+  stdoutPath?: string;
+  stderrPath?: string;
+  stdoutOption: string;
+  cwd: string;
+  umask: number;
+  credentials?: Credentials;
+  pidFileOwner?: { uid: number; gid: number };
+  noNewPrivileges: boolean;
+  chroot?: string;
+  rlimits: [string, Partial<Rlimit>][];
+  listen: ListenPlan[];
+  readyTimeout: number;
+  foreground: boolean;
+  env: Record<string, string>;
+}
+
+const KNOWN = new Set([
+  'pidFile', 'logFile', 'stdout', 'stderr', 'cwd', 'umask', 'user', 'group', 'rlimits', 'listen', 'readyTimeout',
+  'foreground', 'noNewPrivileges', 'chroot', 'env', 'pidFileOwner', 'name',
+]);
+
+function path(value: unknown, option: string): string | undefined {
+  if (value === undefined) return undefined;
+  if (typeof value !== 'string' || value === '' || value.includes('\0')) {
+    throw new OptionError(`${option} must be a file path (a non-empty string), got ${JSON.stringify(value)}`);
+  }
+  return isAbsolute(value) ? value : resolve(value);
+}
+
+function bool(value: unknown, option: string): boolean {
+  if (value === undefined) return false;
+  if (typeof value !== 'boolean') throw new OptionError(`${option} must be true or false, got ${JSON.stringify(value)}`);
+  return value;
+}
+
+function identity<T>(fn: () => T): T {
+  try {
+    return fn();
+  } catch (err) {
+    throw new OptionError(describeError(err));
+  }
+}
+
+export function resolveOptions(o: DaemonizeOptions, name: string): Plan {
+  if (typeof o !== 'object' || o === null) throw new OptionError('options must be an object');
+  for (const key of Object.keys(o)) {
+    if (!KNOWN.has(key)) throw new OptionError(`unknown option '${key}'; known options: ${[...KNOWN].join(', ')}`);
+  }
+
+  const logFile = path(o.logFile, 'logFile');
+  if (logFile !== undefined && (o.stdout !== undefined || o.stderr !== undefined)) {
+    throw new OptionError('give either logFile or stdout/stderr, not both');
+  }
+  const stdoutPath = logFile ?? path(o.stdout, 'stdout');
+  const stderrPath = logFile ?? path(o.stderr, 'stderr');
+
+  let umask = 0o022;
+  if (o.umask !== undefined) {
+    const u = typeof o.umask === 'string' && /^[0-7]{1,4}$/.test(o.umask) ? parseInt(o.umask, 8) : o.umask;
+    if (typeof u !== 'number' || !Number.isInteger(u) || u < 0 || u > 0o777) {
+      throw new OptionError(`umask must be an octal mode between 0 and 0o777 (e.g. 0o022 or '022'), got ${JSON.stringify(o.umask)}`);
+    }
+    umask = u;
+  }
+
+  if (o.group !== undefined && o.user === undefined) throw new OptionError('group needs user: give the user to run as');
+  const credentials = o.user === undefined ? undefined : identity(() => resolveCredentials(o.user!, o.group));
+  const pidFileOwner =
+    o.pidFileOwner === undefined
+      ? undefined
+      : identity(() => {
+          const u = lookupUser(o.pidFileOwner!);
+          return { uid: u.uid, gid: u.gid };
+        });
+
+  const rlimits: [string, Partial<Rlimit>][] = [];
+  if (o.rlimits !== undefined) {
+    if (typeof o.rlimits !== 'object' || o.rlimits === null) throw new OptionError('rlimits must be an object like { nofile: 65535 }');
+    for (const [key, value] of Object.entries(o.rlimits)) {
+      if (!rlimitNames.includes(key)) {
+        throw new OptionError(`rlimits.${key} is not a resource limit on ${process.platform}; use one of ${rlimitNames.join(', ')}`);
+      }
+      const limit = typeof value === 'number' ? { soft: value, hard: value } : value;
+      const ok = (v: unknown) => v === undefined || v === Infinity || (typeof v === 'number' && Number.isSafeInteger(v) && v >= 0);
+      if (typeof limit !== 'object' || limit === null || !ok(limit.soft) || !ok(limit.hard)) {
+        throw new OptionError(`rlimits.${key} must be a number, Infinity or { soft, hard }, got ${JSON.stringify(value)}`);
+      }
+      if (limit.soft !== undefined && limit.hard !== undefined && limit.soft > limit.hard) {
+        throw new OptionError(`rlimits.${key}: soft limit ${limit.soft} is above hard limit ${limit.hard}`);
+      }
+      rlimits.push([key, limit]);
+    }
+  }
+
+  const listen: ListenPlan[] = [];
+  if (o.listen !== undefined) {
+    if (!Array.isArray(o.listen)) throw new OptionError('listen must be an array like [{ port: 80 }, { path: "/run/app.sock" }]');
+    o.listen.forEach((l, i) => {
+      const at = `listen[${i}]`;
+      if (typeof l !== 'object' || l === null) throw new OptionError(`${at} must be an object with port (and host) or path`);
+      if (l.backlog !== undefined && (!Number.isInteger(l.backlog) || l.backlog < 0)) throw new OptionError(`${at}.backlog must be a non-negative integer`);
+      if (l.path !== undefined) {
+        if (l.port !== undefined || l.host !== undefined) throw new OptionError(`${at}: give either path or port/host, not both`);
+        const p = typeof l.path === 'string' && l.path.startsWith('@') ? l.path : path(l.path, `${at}.path`)!;
+        if (l.mode !== undefined && (!Number.isInteger(l.mode) || l.mode < 0 || l.mode > 0o777)) throw new OptionError(`${at}.mode must be a file mode like 0o660`);
+        listen.push({ kind: 'unix', path: p, mode: l.mode, backlog: l.backlog });
+        return;
+      }
+      if (typeof l.port !== 'number' || !Number.isInteger(l.port) || l.port < 0 || l.port > 65535) {
+        throw new OptionError(`${at}.port must be an integer from 0 to 65535, got ${JSON.stringify(l.port)}`);
+      }
+      const host = l.host ?? '::';
+      if (typeof host !== 'string' || isIP(host) === 0) {
+        throw new OptionError(`${at}.host must be a numeric IPv4 or IPv6 address such as 0.0.0.0 or ::1, got ${JSON.stringify(l.host)}`);
+      }
+      listen.push({ kind: 'tcp', host, port: l.port, backlog: l.backlog, ipv6Only: l.ipv6Only });
+    });
+  }
+
+  const readyTimeout = o.readyTimeout ?? 30_000;
+  if (typeof readyTimeout !== 'number' || !(readyTimeout > 0) || readyTimeout > 2 ** 31 - 1) {
+    throw new OptionError(`readyTimeout must be a positive number of milliseconds, got ${JSON.stringify(o.readyTimeout)}`);
+  }
+
+  const env: Record<string, string> = {};
+  if (o.env !== undefined) {
+    if (typeof o.env !== 'object' || o.env === null) throw new OptionError('env must be an object of strings');
+    for (const [k, v] of Object.entries(o.env)) {
+      if (typeof v !== 'string' || k === '' || k.includes('=')) throw new OptionError(`env.${k} must be a string with a name without "="`);
+      env[k] = v;
+    }
+  }
+
+  return {
+    name,
+    pidFile: path(o.pidFile, 'pidFile'),
+    stdoutPath,
+    stderrPath,
+    stdoutOption: logFile !== undefined ? 'logFile' : 'stdout',
+    cwd: path(o.cwd, 'cwd') ?? '/',
+    umask,
+    credentials,
+    pidFileOwner,
+    noNewPrivileges: bool(o.noNewPrivileges, 'noNewPrivileges'),
+    chroot: path(o.chroot, 'chroot'),
+    rlimits,
+    listen,
+    readyTimeout,
+    foreground: bool(o.foreground, 'foreground'),
+    env,
+  };
+}

@@ -1,0 +1,551 @@
+// daemonize(): the start of a real daemon, in the order of DESIGN.md section 2.
+//
+// The launching process validates, locks the PID file, binds the listening sockets, opens the
+// logs, then re-executes this very program (process.execPath with the same execArgv and argv)
+// as a daemon through the native double fork, with a marker in the environment. It then waits
+// on a pipe for the daemon to say "ready" (exit 0) or why it failed (exit 1), and never
+// returns. The re-executed program finds the marker, applies rlimits, chowns, writes its pid,
+// drops privileges and resolves with the handed-over sockets.
+import { closeSync, chownSync, existsSync, lstatSync, openSync, readFileSync, statSync, unlinkSync, writeSync, constants as fsConstants } from 'node:fs';
+import { Socket } from 'node:net';
+import { basename, extname } from 'node:path';
+import { DaemonizeError, describeError, StartError } from './daemonize-errors';
+import { resolveOptions, type DaemonizeOptions, type Plan } from './daemonize-options';
+import { setCloseOnExec } from './flock';
+import { dropPrivileges } from './privileges';
+import { PidFile, waitForRelease } from './pidfile';
+import { setNoNewPrivileges, setChildSubreaper } from './prctl';
+import { getrlimit, setrlimit } from './rlimit';
+import { chroot as chrootTo, pipe } from './session';
+import { listenTcp, listenUnix } from './socket';
+import { reap, spawnDaemon } from './spawn';
+import { systemdListeners, notify, underSystemd } from './systemd';
+
+export type { DaemonizeOptions } from './daemonize-options';
+export { DaemonizeError } from './daemonize-errors';
+
+/** The environment variable that tells the re-executed program it is the daemon. */
+export const DAEMON_MARKER = 'DAEMONKIT_DAEMON';
+
+export interface Listener {
+  /** Listening socket descriptor: `server.listen(listener)` accepts this object. */
+  fd: number;
+  host?: string;
+  port?: number;
+  path?: string;
+  /** From socket activation: the name in LISTEN_FDNAMES. */
+  name?: string;
+}
+
+export interface Daemon {
+  pid: number;
+  /** The sockets from `listen` (or from systemd socket activation), in order. */
+  listeners: Listener[];
+  /** True when running without a fork (foreground, or under systemd). */
+  foreground: boolean;
+  /** Tells the launcher (or systemd) that the service is up. Idempotent. */
+  ready(): void;
+  /** Reports a startup failure to the launcher, removes the PID file and exits 1. */
+  fail(err: unknown): never;
+}
+
+interface Marker {
+  ready: number;
+  lock: number | null;
+  listeners: Listener[];
+}
+
+/**
+ * Makes this program a daemon. Call it first: code before it runs twice (once in the
+ * launching process, once in the daemon). In the launching process the returned promise
+ * never settles: the process exits 0 once the daemon is ready, 1 if it failed to start,
+ * 2 for invalid options and 3 if it is already running.
+ */
+export async function daemonize(options: DaemonizeOptions = {}): Promise<Daemon> {
+  const name = defaultName(options);
+  let plan: Plan;
+  try {
+    plan = resolveOptions(options, name);
+  } catch (err) {
+    return exitWith(name, err, 2);
+  }
+  const marker = process.env[DAEMON_MARKER];
+  if (marker !== undefined) return becomeDaemon(plan, marker);
+  if (plan.foreground || underSystemd()) return runInForeground(plan);
+  return launch(plan);
+}
+
+function defaultName(options: DaemonizeOptions): string {
+  if (typeof options.name === 'string' && options.name !== '') return options.name;
+  const script = process.argv[1] ?? process.argv0;
+  return basename(script, extname(script)) || 'daemon';
+}
+
+function exitWith(name: string, err: unknown, fallbackCode: number): never {
+  const code = err instanceof DaemonizeError ? err.exitCode : fallbackCode;
+  const bare = err instanceof DaemonizeError && err.bare;
+  process.stderr.write(`${bare ? '' : `${name}: `}${describeError(err)}\n`);
+  process.exit(code);
+}
+
+// ---------------------------------------------------------------------------------------
+// The launching process
+
+/** What the launcher opened, closed again on every path out. */
+class Resources {
+  pidFile: PidFile | null = null;
+  fds: number[] = [];
+  socketPaths: string[] = [];
+
+  closeFds(): void {
+    for (const fd of this.fds.splice(0)) {
+      try {
+        closeSync(fd);
+      } catch {
+        // already closed
+      }
+    }
+  }
+
+  /** Undoes everything: nothing may be left behind by a failed start. */
+  abandon(): void {
+    this.closeFds();
+    for (const path of this.socketPaths) {
+      try {
+        unlinkSync(path);
+      } catch {
+        // gone
+      }
+    }
+    this.pidFile?.remove();
+    this.pidFile = null;
+  }
+}
+
+async function launch(plan: Plan): Promise<never> {
+  const res = new Resources();
+  let pid: number;
+  let readFd: number;
+  try {
+    checkCwd(plan);
+    acquirePidFile(plan, res);
+    const [stdout, stderr] = openLogs(plan, res);
+    const listeners = bindListeners(plan, res);
+    checkRlimits(plan);
+
+    const [r, w] = pipe();
+    readFd = r;
+    res.fds.push(w);
+    const fds = listeners.map((l) => l.fd);
+    const lockFd = res.pidFile?.fd ?? null;
+    if (lockFd !== null) fds.push(lockFd);
+    fds.push(w);
+    const marker: Marker = {
+      ready: 3 + fds.length - 1,
+      lock: lockFd === null ? null : 3 + listeners.length,
+      listeners: listeners.map((l, i) => ({ ...l, fd: 3 + i })),
+    };
+    // The daemon becomes our child once the middle process exits, so we learn how it ended
+    // if it dies before "ready" (Linux; elsewhere we only see the pipe close).
+    try {
+      setChildSubreaper(true);
+    } catch {
+      // not Linux
+    }
+    try {
+      pid = spawnDaemon(process.execPath, {
+        args: [...process.execArgv, ...process.argv.slice(1)],
+        argv0: process.argv0,
+        env: { ...process.env, ...plan.env, [DAEMON_MARKER]: JSON.stringify(marker) },
+        umask: plan.umask,
+        stdout,
+        stderr,
+        fds,
+      });
+    } catch (err) {
+      throw new StartError(`cannot start the daemon: ${describeError(err)}`);
+    }
+    // Written now, so a concurrent launcher can name the pid in "already running".
+    res.pidFile?.write(pid);
+  } catch (err) {
+    res.abandon();
+    return exitWith(plan.name, err, 1);
+  }
+
+  // Our copies go: the daemon holds the lock, the sockets and the write end now.
+  res.closeFds();
+  res.pidFile?.close();
+  const outcome = await waitForReadiness(readFd, plan.readyTimeout);
+  if (outcome.kind === 'ready') {
+    process.stdout.write(`${plan.name} started (pid ${pid})\n`);
+    process.exit(0);
+  }
+
+  let message: string;
+  if (outcome.kind === 'error') {
+    message = `failed to start: ${outcome.message}`;
+  } else if (outcome.kind === 'timeout') {
+    message = `did not report ready within ${plan.readyTimeout} ms (readyTimeout); stopped it (pid ${pid})`;
+  } else {
+    const status = await exitStatus(pid, 2000);
+    message =
+      status === null
+        ? `exited before it was ready (pid ${pid})`
+        : status.signal !== null
+          ? `was killed by ${status.signal} before it was ready (pid ${pid})`
+          : `exited with code ${status.code} before it was ready (pid ${pid})`;
+  }
+  await stopDaemon(pid, plan);
+  process.stderr.write(`${plan.name}: ${message}\n${logTail(plan)}`);
+  process.exit(1);
+}
+
+function checkCwd(plan: Plan): void {
+  let ok = false;
+  try {
+    ok = statSync(plan.cwd).isDirectory();
+  } catch {
+    ok = false;
+  }
+  if (!ok) throw new StartError(`cwd '${plan.cwd}' is not an existing directory (cwd); create it or choose another`);
+}
+
+function acquirePidFile(plan: Plan, res: Resources): void {
+  if (plan.pidFile === undefined) return;
+  const path = plan.pidFile;
+  let lst;
+  try {
+    lst = lstatSync(path);
+  } catch {
+    lst = undefined;
+  }
+  if (lst?.isSymbolicLink()) {
+    throw new StartError(`PID file '${path}' is a symbolic link (pidFile); give the real path, links are never followed`);
+  }
+  if (lst !== undefined && !lst.isFile()) {
+    throw new StartError(`PID file '${path}' is not a regular file (pidFile); remove it or choose another path`);
+  }
+  let result;
+  try {
+    result = PidFile.acquire(path);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    const hint =
+      code === 'ENOENT'
+        ? 'its directory does not exist; create it or choose another path'
+        : code === 'EACCES' || code === 'EPERM' || code === 'EROFS'
+          ? 'its directory is not writable by this user; run as root or choose another path'
+          : 'choose another path';
+    throw new StartError(`cannot open PID file (pidFile): ${describeError(err)}; ${hint}`);
+  }
+  if (!result.acquired) {
+    let pid = result.pid;
+    // The holder writes the pid right after it forks: give it a moment.
+    const deadline = Date.now() + 1000;
+    while (pid === null && Date.now() < deadline) {
+      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 10);
+      pid = PidFile.read(path);
+    }
+    throw new DaemonizeError(`${plan.name} already running (pid ${pid ?? 'unknown'})`, 3, true);
+  }
+  res.pidFile = result.pidFile;
+  if (result.stalePid !== null) {
+    process.stderr.write(`${plan.name}: replacing stale PID file '${path}' (pid ${result.stalePid} is not running: the file was not locked)\n`);
+  }
+}
+
+function openLogs(plan: Plan, res: Resources): [number | undefined, number | undefined] {
+  const open = (path: string | undefined, option: string) => {
+    if (path === undefined) return undefined;
+    try {
+      const fd = openSync(path, fsConstants.O_WRONLY | fsConstants.O_APPEND | fsConstants.O_CREAT | fsConstants.O_NOFOLLOW, 0o640);
+      res.fds.push(fd);
+      return fd;
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      const hint = code === 'ENOENT' ? 'its directory does not exist; create it' : 'check the path and its permissions';
+      throw new StartError(`cannot open log file (${option}): ${describeError(err)}; ${hint}`);
+    }
+  };
+  const stdout = open(plan.stdoutPath, plan.stdoutOption);
+  const stderr = plan.stderrPath === plan.stdoutPath ? stdout : open(plan.stderrPath, 'stderr');
+  return [stdout, stderr];
+}
+
+function bindListeners(plan: Plan, res: Resources): Listener[] {
+  return plan.listen.map((spec, i) => {
+    try {
+      if (spec.kind === 'tcp') {
+        const l = listenTcp({ host: spec.host, port: spec.port, backlog: spec.backlog, ipv6Only: spec.ipv6Only });
+        res.fds.push(l.fd);
+        return { fd: l.fd, host: l.address, port: l.port };
+      }
+      // We hold the instance lock, so a socket file left at our path is our own, from a run
+      // that died without cleaning up.
+      if (plan.pidFile !== undefined && existsSync(spec.path) && lstatSync(spec.path).isSocket()) unlinkSync(spec.path);
+      const l = listenUnix({ path: spec.path, mode: spec.mode, backlog: spec.backlog });
+      res.fds.push(l.fd);
+      if (!spec.path.startsWith('@')) res.socketPaths.push(spec.path);
+      return { fd: l.fd, path: spec.path };
+    } catch (err) {
+      const e = err as NodeJS.ErrnoException;
+      const where = spec.kind === 'tcp' ? `${spec.host.includes(':') ? `[${spec.host}]` : spec.host}:${spec.port}` : spec.path;
+      let hint = 'check the address';
+      if (e.code === 'EADDRINUSE') hint = 'another process is listening there; stop it or choose another port';
+      else if (e.code === 'EACCES' && spec.kind === 'tcp') hint = 'ports below 1024 need root; start as root (with user: to drop) or choose a port >= 1024';
+      else if (e.code === 'EACCES' || e.code === 'ENOENT') hint = 'check that the directory exists and is writable';
+      else if (e.code === 'EADDRNOTAVAIL') hint = 'that address is not on this machine';
+      throw new StartError(`cannot listen on ${where} (listen[${i}]): ${describeError(err)}; ${hint}`);
+    }
+  });
+}
+
+function checkRlimits(plan: Plan): void {
+  if (process.getuid?.() === 0) return;
+  for (const [name, limit] of plan.rlimits) {
+    const current = getrlimit(name);
+    const hard = limit.hard ?? current.hard;
+    if (hard > current.hard) {
+      throw new StartError(
+        `rlimits.${name}: ${hard} is above the hard limit ${current.hard} and only root may raise it; ask for at most ${current.hard} or start as root`,
+      );
+    }
+  }
+}
+
+type Outcome = { kind: 'ready' } | { kind: 'error'; message: string } | { kind: 'exited' } | { kind: 'timeout' };
+
+function waitForReadiness(fd: number, timeoutMs: number): Promise<Outcome> {
+  return new Promise((resolve) => {
+    const channel = new Socket({ fd, readable: true, writable: false });
+    let buffer = '';
+    let done = false;
+    const finish = (o: Outcome) => {
+      if (done) return;
+      done = true;
+      clearTimeout(timer);
+      channel.destroy();
+      resolve(o);
+    };
+    const timer = setTimeout(() => finish({ kind: 'timeout' }), timeoutMs);
+    channel.setEncoding('utf8');
+    channel.on('data', (chunk: string) => {
+      buffer += chunk;
+      let i;
+      while ((i = buffer.indexOf('\n')) >= 0) {
+        const line = buffer.slice(0, i);
+        buffer = buffer.slice(i + 1);
+        try {
+          const msg = JSON.parse(line);
+          if (msg.ready !== undefined) finish({ kind: 'ready' });
+          else if (typeof msg.error === 'string') finish({ kind: 'error', message: msg.error });
+        } catch {
+          // not ours
+        }
+      }
+    });
+    channel.on('end', () => finish({ kind: 'exited' }));
+    channel.on('close', () => finish({ kind: 'exited' }));
+    channel.on('error', () => finish({ kind: 'exited' }));
+  });
+}
+
+async function exitStatus(pid: number, timeoutMs: number) {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      const status = reap(pid);
+      if (status !== null) return status;
+    } catch {
+      return null; // not our child (no subreaper here)
+    }
+    if (Date.now() > deadline) return null;
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}
+
+/** Makes sure a daemon that failed is gone, and its PID file with it. */
+async function stopDaemon(pid: number, plan: Plan): Promise<void> {
+  const alive = () => {
+    try {
+      process.kill(pid, 0);
+      return true;
+    } catch {
+      return false;
+    }
+  };
+  if (alive()) {
+    try {
+      process.kill(pid, 'SIGKILL');
+    } catch {
+      // gone
+    }
+  }
+  await exitStatus(pid, 2000);
+  if (plan.pidFile !== undefined) {
+    // The lock is released when the daemon is really gone (init may take seconds to reap).
+    await waitForRelease(plan.pidFile, 5000);
+    const again = PidFile.acquire(plan.pidFile);
+    if (again.acquired) again.pidFile.remove();
+  }
+  for (const spec of plan.listen) {
+    if (spec.kind === 'unix' && !spec.path.startsWith('@')) {
+      try {
+        if (lstatSync(spec.path).isSocket()) unlinkSync(spec.path);
+      } catch {
+        // gone
+      }
+    }
+  }
+}
+
+function logTail(plan: Plan, lines = 10): string {
+  const path = plan.stderrPath ?? plan.stdoutPath;
+  if (path === undefined) return '';
+  try {
+    const text = readFileSync(path, 'utf8').trimEnd();
+    if (text === '') return '';
+    const tail = text.split('\n').slice(-lines);
+    return `last lines of ${path}:\n${tail.map((l) => `  | ${l}`).join('\n')}\n`;
+  } catch {
+    return '';
+  }
+}
+
+// ---------------------------------------------------------------------------------------
+// The daemon (re-executed with the marker), and the foreground mode
+
+function becomeDaemon(plan: Plan, markerText: string): Daemon {
+  delete process.env[DAEMON_MARKER];
+  let marker: Marker;
+  try {
+    marker = JSON.parse(markerText);
+  } catch {
+    return exitWith(plan.name, new StartError(`${DAEMON_MARKER} is set but not valid: unset it`), 1);
+  }
+  for (const fd of [marker.ready, marker.lock, ...marker.listeners.map((l) => l.fd)]) {
+    if (fd !== null) setCloseOnExec(fd);
+  }
+  const pidFile = marker.lock !== null && plan.pidFile !== undefined ? PidFile.adopt(plan.pidFile, marker.lock) : null;
+  let readyFd: number | null = marker.ready;
+  const report = (msg: object) => {
+    if (readyFd === null) return;
+    try {
+      writeSync(readyFd, `${JSON.stringify(msg)}\n`);
+    } catch {
+      // the launcher is gone
+    }
+  };
+  const fail = (err: unknown): never => {
+    report({ error: describeError(err) });
+    pidFile?.remove();
+    process.exit(1);
+  };
+  try {
+    prepareProcess(plan, pidFile);
+  } catch (err) {
+    return fail(err);
+  }
+  installExitCleanup(pidFile);
+  return {
+    pid: process.pid,
+    listeners: marker.listeners,
+    foreground: false,
+    ready() {
+      report({ ready: process.pid });
+      if (readyFd !== null) closeSync(readyFd);
+      readyFd = null;
+    },
+    fail,
+  };
+}
+
+function runInForeground(plan: Plan): Daemon {
+  const res = new Resources();
+  let listeners: Listener[];
+  try {
+    checkCwd(plan);
+    acquirePidFile(plan, res);
+    const activated = systemdListeners();
+    listeners = activated.length > 0 ? activated : bindListeners(plan, res);
+    checkRlimits(plan);
+    prepareProcess(plan, res.pidFile);
+  } catch (err) {
+    res.abandon();
+    return exitWith(plan.name, err, 1);
+  }
+  const pidFile = res.pidFile;
+  installExitCleanup(pidFile);
+  let isReady = false;
+  return {
+    pid: process.pid,
+    listeners,
+    foreground: true,
+    ready() {
+      if (isReady) return;
+      isReady = true;
+      if (!notify({ READY: '1', MAINPID: String(process.pid) })) {
+        process.stdout.write(`${plan.name} started (pid ${process.pid})\n`);
+      }
+    },
+    fail(err: unknown): never {
+      pidFile?.remove();
+      return exitWith(plan.name, new StartError(`failed to start: ${describeError(err)}`), 1);
+    },
+  };
+}
+
+/** Steps 9 to 12 of the start order, in this process. */
+function prepareProcess(plan: Plan, pidFile: PidFile | null): void {
+  for (const [name, limit] of plan.rlimits) {
+    try {
+      setrlimit(name, limit);
+    } catch (err) {
+      throw new StartError(`rlimits.${name}: ${describeError(err)}`);
+    }
+  }
+  const creds = plan.credentials;
+  if (creds !== undefined) {
+    for (const path of new Set([plan.stdoutPath, plan.stderrPath])) {
+      if (path !== undefined) chownSync(path, creds.uid, creds.gid);
+    }
+  }
+  if (pidFile !== null && plan.pidFileOwner !== undefined) {
+    chownSync(pidFile.path, plan.pidFileOwner.uid, plan.pidFileOwner.gid);
+  }
+  try {
+    process.chdir(plan.cwd);
+  } catch (err) {
+    throw new StartError(`cannot enter cwd (cwd): ${describeError(err)}`);
+  }
+  pidFile?.write(process.pid);
+  if (plan.chroot !== undefined) {
+    try {
+      chrootTo(plan.chroot);
+    } catch (err) {
+      throw new StartError(`cannot chroot (chroot): ${describeError(err)}`);
+    }
+  }
+  if (creds !== undefined) {
+    try {
+      dropPrivileges({ uid: creds.uid, gid: creds.gid, groups: creds.groups, noNewPrivileges: plan.noNewPrivileges });
+    } catch (err) {
+      throw new StartError(`cannot drop privileges to ${creds.user} (user): ${describeError(err)}`);
+    }
+  } else if (plan.noNewPrivileges) {
+    setNoNewPrivileges();
+  }
+}
+
+function installExitCleanup(pidFile: PidFile | null): void {
+  if (pidFile !== null) process.on('exit', () => pidFile.remove());
+  // A clean stop by signal runs the exit handlers (Node's default would skip them), unless
+  // the program handles the signal itself.
+  for (const signal of ['SIGTERM', 'SIGINT'] as const) {
+    const handler = () => {
+      if (process.listenerCount(signal) === 1) process.exit(0);
+    };
+    process.on(signal, handler);
+  }
+}
+

@@ -1,0 +1,134 @@
+// The PID file as a lock (DESIGN.md, fact 3): whoever holds flock(LOCK_EX) on it is the
+// running instance; the number inside is only for people and scripts. Never judged by
+// kill(pid, 0), never removed by anyone who does not hold the lock.
+import { closeSync, fstatSync, fsyncSync, ftruncateSync, readFileSync, statSync, unlinkSync, writeSync } from 'node:fs';
+import { SystemError } from './errors';
+import { openLockFile, tryLock } from './flock';
+
+export type PidFileAcquire =
+  | { acquired: true; pidFile: PidFile; stalePid: number | null }
+  | { acquired: false; pid: number | null };
+
+export class PidFile {
+  private constructor(
+    readonly path: string,
+    readonly fd: number,
+  ) {}
+
+  /**
+   * Opens (creating, mode 0644) and locks `path` without waiting. A file that exists but is
+   * not locked is stale: the previous holder died; its pid is reported and the file reused.
+   */
+  static acquire(path: string): PidFileAcquire {
+    for (;;) {
+      const fd = openLockFile(path, { create: true, mode: 0o644 });
+      try {
+        const st = fstatSync(fd);
+        if (!st.isFile()) throw new SystemError(-22, 'open', { path }); // EINVAL: not a regular file
+        if (!tryLock(fd)) {
+          closeSync(fd);
+          return { acquired: false, pid: PidFile.read(path) };
+        }
+        // The holder we raced with may have unlinked the file after we opened it: then our
+        // lock is on a dead inode and another launcher may lock a new file at `path`.
+        let now;
+        try {
+          now = statSync(path);
+        } catch {
+          now = undefined;
+        }
+        if (now === undefined || now.ino !== st.ino || now.dev !== st.dev) {
+          closeSync(fd);
+          continue;
+        }
+        return { acquired: true, pidFile: new PidFile(path, fd), stalePid: st.size > 0 ? PidFile.read(path) : null };
+      } catch (err) {
+        try {
+          closeSync(fd);
+        } catch {
+          // already closed
+        }
+        throw err;
+      }
+    }
+  }
+
+  /** Adopts an already locked descriptor (a daemon inheriting the launcher's lock). */
+  static adopt(path: string, fd: number): PidFile {
+    return new PidFile(path, fd);
+  }
+
+  /** The pid written in `path`, or null when it is missing, empty or not a number. */
+  static read(path: string): number | null {
+    try {
+      const text = readFileSync(path, 'utf8').trim();
+      return /^\d+$/.test(text) ? Number(text) : null;
+    } catch {
+      return null;
+    }
+  }
+
+  /** Replaces the contents with `pid\n`, durably. */
+  write(pid: number): void {
+    ftruncateSync(this.fd, 0);
+    writeSync(this.fd, `${pid}\n`, 0);
+    fsyncSync(this.fd);
+  }
+
+  /** True while `path` is still the file this lock is on. */
+  isOurs(): boolean {
+    try {
+      const a = fstatSync(this.fd);
+      const b = statSync(this.path);
+      return a.ino === b.ino && a.dev === b.dev;
+    } catch {
+      return false;
+    }
+  }
+
+  /**
+   * Removes the file (we hold the lock, so it is ours), then releases the lock by closing.
+   * When the directory does not let us unlink (after a privilege drop), empties it instead:
+   * the next start finds it unlocked and replaces it.
+   */
+  remove(): void {
+    try {
+      if (this.isOurs()) {
+        try {
+          unlinkSync(this.path);
+        } catch {
+          ftruncateSync(this.fd, 0);
+        }
+      }
+    } finally {
+      this.close();
+    }
+  }
+
+  /** Releases the lock (for this descriptor) without touching the file. */
+  close(): void {
+    try {
+      closeSync(this.fd);
+    } catch {
+      // already closed
+    }
+  }
+}
+
+/** Waits until nobody holds the lock on `path` (or the file is gone). */
+export async function waitForRelease(path: string, timeoutMs: number): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    let fd: number;
+    try {
+      fd = openLockFile(path, { create: false });
+    } catch {
+      return true;
+    }
+    const free = tryLock(fd);
+    closeSync(fd);
+    if (free) return true;
+    if (Date.now() > deadline) return false;
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
