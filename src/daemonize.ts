@@ -127,8 +127,9 @@ async function launch(plan: Plan): Promise<never> {
   let pid: number;
   let readFd: number;
   try {
-    checkCwd(plan);
+    // The lock first: when another instance runs, that is the answer, whatever else is wrong.
     acquirePidFile(plan, res);
+    checkCwd(plan);
     const [stdout, stderr] = openLogs(plan, res);
     const listeners = bindListeners(plan, res);
     checkRlimits(plan);
@@ -464,8 +465,8 @@ function runInForeground(plan: Plan): Daemon {
   const res = new Resources();
   let listeners: Listener[];
   try {
-    checkCwd(plan);
     acquirePidFile(plan, res);
+    checkCwd(plan);
     const activated = systemdListeners();
     listeners = activated.length > 0 ? activated : bindListeners(plan, res);
     checkRlimits(plan);

@@ -1,0 +1,219 @@
+// daemonize() as a user sees it: the launcher's exit code and text, and the daemon in /proc.
+import { execFileSync } from 'node:child_process';
+import { chmodSync, closeSync, mkdirSync, openSync, readdirSync, readFileSync, readlinkSync } from 'node:fs';
+import { get } from 'node:http';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { bindDatagram, getsid, listenTcp, openLockFile, receiveDatagram, tryLock } from '../src/index';
+import { fixture, idGroups, ourChildren, procStat, procStatus, rootIt, useProcessControl, useTmpDir, waitFor } from './helpers';
+import { launch } from './launch';
+
+const pc = useProcessControl();
+const tmp = useTmpDir();
+let n = 0;
+const fresh = (name: string) => join(tmp(), `${name}-${++n}`);
+
+function request(port: number): Promise<string> {
+  return new Promise((resolve, reject) => {
+    get({ host: '127.0.0.1', port, path: '/', agent: false }, (res) => {
+      let body = '';
+      res.on('data', (d) => (body += d));
+      res.on('end', () => resolve(body));
+    }).on('error', reject);
+  });
+}
+
+function locked(path: string): boolean {
+  const fd = openLockFile(path, { create: false });
+  try {
+    return !tryLock(fd);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+async function started(options: object, behavior = 'serve', spawnOptions = {}) {
+  const r = await launch(options, behavior, spawnOptions);
+  expect(r.stderr).toBe('');
+  expect(r.code).toBe(0);
+  expect(r.pid).not.toBeNull();
+  pc.track(r.pid!);
+  return r;
+}
+
+describe('the daemon daemonize() starts', () => {
+  it('meets every invariant of DESIGN.md section 3 and serves', async () => {
+    const pidFile = fresh('app.pid');
+    const logFile = fresh('app.log');
+    const cwd = tmp();
+    const leak = fresh('leak');
+    const out = openSync(fresh('launcher.out'), 'w');
+    let r;
+    try {
+      r = await started({ name: 'app', pidFile, logFile, cwd, umask: 0o027, listen: [{ host: '127.0.0.1', port: 0 }] }, 'serve', {
+        stdio: ['ignore', 'pipe', out],
+        env: { ...process.env, LEAK_FILE: leak },
+      });
+    } finally {
+      closeSync(out);
+    }
+    const pid = r.pid!;
+    expect(r.stdout).toBe(`app started (pid ${pid})\n`);
+    const stat = procStat(pid);
+    expect(stat.ppid).toBe(process.pid); // our subreaper worker, after the launcher exited
+    expect(stat.session).not.toBe(pid);
+    expect(stat.session).not.toBe(getsid());
+    expect(stat.ttyNr).toBe(0);
+    expect(readlinkSync(`/proc/${pid}/cwd`)).toBe(cwd);
+    expect(procStatus(pid).Umask).toBe('0027');
+    expect(readlinkSync(`/proc/${pid}/fd/0`)).toBe('/dev/null');
+    expect(readlinkSync(`/proc/${pid}/fd/1`)).toBe(logFile);
+    expect(readlinkSync(`/proc/${pid}/fd/2`)).toBe(logFile);
+    // Only what was declared, and Node's own: nothing the launcher had open.
+    const targets = readdirSync(`/proc/${pid}/fd`).map((fd) => readlinkSync(`/proc/${pid}/fd/${fd}`));
+    for (const t of targets) expect(t).toMatch(new RegExp(`^(/dev/null|${logFile}|${pidFile}|socket:\\[\\d+\\]|anon_inode:.*|pipe:\\[\\d+\\])$`));
+    expect(targets).not.toContain(leak);
+    expect(targets).toContain(pidFile);
+    expect(readFileSync(pidFile, 'utf8')).toBe(`${pid}\n`);
+    expect(locked(pidFile)).toBe(true);
+    expect(readFileSync(logFile, 'utf8')).toMatch(/^serving on 127\.0\.0\.1:\d+$/m);
+  });
+
+  it('serves on the socket it was handed, and the PID file holds its pid and is locked', async () => {
+    const pidFile = fresh('serve.pid');
+    const l = listenTcp({ host: '127.0.0.1', port: 0 });
+    closeSync(l.fd); // a free port
+    const r = await started({ pidFile, listen: [{ host: '127.0.0.1', port: l.port }] });
+    expect(await request(l.port)).toBe(`${r.pid} ${process.getuid!()}\n`);
+    expect(readFileSync(pidFile, 'utf8')).toBe(`${r.pid}\n`);
+    expect(locked(pidFile)).toBe(true);
+  });
+
+  it('removes the PID file when it exits cleanly (SIGTERM)', async () => {
+    const pidFile = fresh('clean.pid');
+    const r = await started({ pidFile });
+    process.kill(r.pid!, 'SIGTERM');
+    expect(await pc.exitOf(r.pid!)).toEqual({ code: 0, signal: null });
+    expect(() => readFileSync(pidFile)).toThrow(/ENOENT/);
+  });
+
+  it('has no controlling terminal when launched from a real pseudo-terminal', async () => {
+    const pidFile = fresh('tty.pid');
+    const cmd = `${process.execPath} ${fixture('daemon.mjs')} '${JSON.stringify({ pidFile, name: 'tty' })}'; echo "launcher tty $(ps -o tty= -p $$)"`;
+    const out = execFileSync('script', ['-qec', cmd, '/dev/null'], { encoding: 'utf8' });
+    expect(out).toMatch(/tty started \(pid \d+\)/);
+    expect(out).toMatch(/launcher tty pts\//);
+    const pid = Number(/pid (\d+)/.exec(out)![1]);
+    pc.track(pid);
+    expect(procStat(pid).ttyNr).toBe(0);
+    expect(procStat(pid).session).not.toBe(pid);
+  });
+
+  rootIt('binds a privileged port as root, then runs as nobody with nobody\'s groups and no capabilities', async () => {
+    // A sticky, world-writable run directory (like /tmp): with pidFileOwner the dropped
+    // daemon may remove its own PID file.
+    chmodSync(tmp(), 0o755);
+    const run = fresh('run');
+    mkdirSync(run);
+    chmodSync(run, 0o1777);
+    const pidFile = join(run, 'priv.pid');
+    const logFile = fresh('priv.log');
+    const l = listenTcp({ host: '127.0.0.1', port: 0 });
+    closeSync(l.fd);
+    const r = await started({ pidFile, logFile, user: 'nobody', pidFileOwner: 'nobody', listen: [{ host: '127.0.0.1', port: 81 }, { host: '127.0.0.1', port: l.port }] });
+    const status = procStatus(r.pid!);
+    expect(status.Uid.split(/\s+/)).toEqual(['65534', '65534', '65534', '65534']);
+    expect(status.Gid.split(/\s+/)).toEqual(['65534', '65534', '65534', '65534']);
+    expect(status.Groups.split(/\s+/).filter(Boolean).map(Number).sort((a, b) => a - b)).toEqual(idGroups('nobody'));
+    expect(status.CapEff).toBe('0000000000000000');
+    expect(status.NoNewPrivs).toBe('0');
+    expect(await request(81)).toBe(`${r.pid} 65534\n`);
+    // The log was chowned before the drop, so the daemon can reopen it.
+    expect(execFileSync('stat', ['-c', '%U', logFile], { encoding: 'utf8' }).trim()).toBe('nobody');
+    process.kill(r.pid!, 'SIGTERM');
+    await pc.exitOf(r.pid!);
+    expect(() => readFileSync(pidFile)).toThrow(/ENOENT/);
+  });
+
+  rootIt('sets no_new_privs when asked', async () => {
+    const r = await started({ pidFile: fresh('nnp.pid'), user: 'nobody', noNewPrivileges: true });
+    expect(procStatus(r.pid!).NoNewPrivs).toBe('1');
+  });
+
+  it('applies rlimits', async () => {
+    const r = await started({ rlimits: { nofile: { soft: 1000 }, core: 0 } });
+    const limits = readFileSync(`/proc/${r.pid}/limits`, 'utf8');
+    expect(limits).toMatch(/^Max open files\s+1000\s/m);
+    expect(limits).toMatch(/^Max core file size\s+0\s+0\s/m);
+  });
+
+  it('passes env additions and keeps execArgv', async () => {
+    const logFile = fresh('env.log');
+    const r = await launch({ logFile, env: { APP_MODE: 'test' } }, 'serve', { env: { ...process.env, NODE_OPTIONS: '' } });
+    expect(r.code).toBe(0);
+    pc.track(r.pid!);
+    const environ = readFileSync(`/proc/${r.pid}/environ`, 'utf8').split('\0');
+    expect(environ).toContain('APP_MODE=test');
+    expect(environ.some((e) => e.startsWith('DAEMONKIT_'))).toBe(true); // the kernel's copy; process.env has it removed
+  });
+});
+
+describe('one instance', () => {
+  it('20 concurrent launches: one daemon, 19 exit 3 naming its pid, nothing orphaned', async () => {
+    const pidFile = fresh('race.pid');
+    const results = await Promise.all(Array.from({ length: 20 }, () => launch({ name: 'race', pidFile })));
+    const winners = results.filter((r) => r.code === 0);
+    expect(winners).toHaveLength(1);
+    const pid = winners[0].pid!;
+    pc.track(pid);
+    const losers = results.filter((r) => r.code !== 0);
+    for (const r of losers) {
+      expect(r.code).toBe(3);
+      expect(r.stderr).toBe(`race already running (pid ${pid})\n`);
+    }
+    expect(ourChildren()).toEqual([pid]);
+  });
+
+  it('SIGKILL then launch again: starts, replacing the stale PID file, 10 times', async () => {
+    const pidFile = fresh('stale.pid');
+    let previous = (await started({ name: 'stale', pidFile })).pid!;
+    for (let i = 0; i < 10; i++) {
+      process.kill(previous, 'SIGKILL');
+      await pc.exitOf(previous);
+      const r = await launch({ name: 'stale', pidFile });
+      expect(r.code).toBe(0);
+      expect(r.stderr).toBe(`stale: replacing stale PID file '${pidFile}' (pid ${previous} is not running: the file was not locked)\n`);
+      pc.track(r.pid!);
+      expect(readFileSync(pidFile, 'utf8')).toBe(`${r.pid}\n`);
+      previous = r.pid!;
+    }
+  });
+});
+
+describe('without forking', () => {
+  it('foreground: true keeps the pid, prints started, and holds the lock', async () => {
+    const pidFile = fresh('fg.pid');
+    const child = pc.start(process.execPath, [fixture('daemon.mjs'), JSON.stringify({ name: 'fg', pidFile, foreground: true })]);
+    let out = '';
+    child.stdout!.on('data', (d) => (out += d));
+    await waitFor('started', () => out.includes('started'));
+    expect(out).toBe(`fg started (pid ${child.pid})\n`);
+    expect(readFileSync(pidFile, 'utf8')).toBe(`${child.pid}\n`);
+    expect(procStat(child.pid!).ppid).toBe(process.pid);
+  });
+
+  it('under systemd (NOTIFY_SOCKET): does not fork and sends READY=1 with MAINPID', async () => {
+    const notifySocket = fresh('notify.sock');
+    const fd = bindDatagram(notifySocket);
+    try {
+      const child = pc.start(process.execPath, [fixture('daemon.mjs'), JSON.stringify({ name: 'unit' })], {
+        env: { ...process.env, NOTIFY_SOCKET: notifySocket },
+      });
+      const msg = await waitFor('READY=1', () => receiveDatagram(fd) ?? undefined);
+      expect(msg.toString()).toBe(`READY=1\nMAINPID=${child.pid}\n`);
+      expect(procStat(child.pid!).ppid).toBe(process.pid);
+    } finally {
+      closeSync(fd);
+    }
+  });
+});

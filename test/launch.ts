@@ -1,0 +1,37 @@
+// Running test/fixtures/daemon.mjs as a user would: a launcher process whose exit code and
+// terminal text we read, and the daemon it leaves behind (a child of this subreaper worker).
+import { spawn, type SpawnOptions } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { fixture, ourChildren } from './helpers';
+
+export interface Launch {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+  /** From "NAME started (pid N)". */
+  pid: number | null;
+}
+
+export function launch(options: object, behavior = 'serve', spawnOptions: SpawnOptions = {}): Promise<Launch> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [fixture('daemon.mjs'), JSON.stringify(options), behavior], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      ...spawnOptions,
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout?.on('data', (d) => (stdout += d));
+    child.stderr?.on('data', (d) => (stderr += d));
+    child.on('error', reject);
+    child.on('close', (code, signal) => {
+      const m = /started \(pid (\d+)\)/.exec(stdout);
+      resolve({ code, signal, stdout, stderr, pid: m ? Number(m[1]) : null });
+    });
+  });
+}
+
+/** What a failed start must leave: no process of ours, no PID file. */
+export function nothingLeft(pidFile?: string): { children: number[]; pidFile: boolean } {
+  return { children: ourChildren(), pidFile: pidFile !== undefined && existsSync(pidFile) };
+}
