@@ -81,10 +81,19 @@ function defaultName(options: DaemonizeOptions): string {
   return basename(script, extname(script)) || 'daemon';
 }
 
+// Synchronous, so nothing is lost to process.exit() where stdio pipes are asynchronous.
+function say(fd: 1 | 2, text: string): void {
+  try {
+    writeSync(fd, text);
+  } catch {
+    // nobody is reading
+  }
+}
+
 function exitWith(name: string, err: unknown, fallbackCode: number): never {
   const code = err instanceof DaemonizeError ? err.exitCode : fallbackCode;
   const bare = err instanceof DaemonizeError && err.bare;
-  process.stderr.write(`${bare ? '' : `${name}: `}${describeError(err)}\n`);
+  say(2, `${bare ? '' : `${name}: `}${describeError(err)}\n`);
   process.exit(code);
 }
 
@@ -178,7 +187,7 @@ async function launch(plan: Plan): Promise<never> {
   res.pidFile?.close();
   const outcome = await waitForReadiness(readFd, plan.readyTimeout);
   if (outcome.kind === 'ready') {
-    process.stdout.write(`${plan.name} started (pid ${pid})\n`);
+    say(1, `${plan.name} started (pid ${pid})\n`);
     process.exit(0);
   }
 
@@ -197,7 +206,7 @@ async function launch(plan: Plan): Promise<never> {
           : `exited with code ${status.code} before it was ready (pid ${pid})`;
   }
   await stopDaemon(pid, plan);
-  process.stderr.write(`${plan.name}: ${message}\n${logTail(plan)}`);
+  say(2, `${plan.name}: ${message}\n${logTail(plan)}`);
   process.exit(1);
 }
 
@@ -251,7 +260,7 @@ function acquirePidFile(plan: Plan, res: Resources): void {
   }
   res.pidFile = result.pidFile;
   if (result.stalePid !== null) {
-    process.stderr.write(`${plan.name}: replacing stale PID file '${path}' (pid ${result.stalePid} is not running: the file was not locked)\n`);
+    say(2, `${plan.name}: replacing stale PID file '${path}' (pid ${result.stalePid} is not running: the file was not locked)\n`);
   }
 }
 
@@ -486,7 +495,7 @@ function runInForeground(plan: Plan): Daemon {
       if (isReady) return;
       isReady = true;
       if (!notify({ READY: '1', MAINPID: String(process.pid) })) {
-        process.stdout.write(`${plan.name} started (pid ${process.pid})\n`);
+        say(1, `${plan.name} started (pid ${process.pid})\n`);
       }
     },
     fail(err: unknown): never {

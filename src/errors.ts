@@ -2,6 +2,7 @@
 // system errors carry code, errno (negative), syscall and path, with a message like
 // "EACCES: permission denied, open '/run/x.pid'"; argument errors are TypeError/RangeError
 // with Node's ERR_* codes and name the argument.
+import { constants as osConstants } from 'node:os';
 import { getSystemErrorMap, getSystemErrorName, inspect } from 'node:util';
 import type { NativeErrno } from './native';
 
@@ -23,7 +24,7 @@ export class SystemError extends Error {
 
   constructor(errno: number, syscall: string, subject: Subject = {}) {
     const code = errnoName(errno);
-    const description = getSystemErrorMap().get(errno)?.[1] ?? 'unknown error';
+    const description = errnoDescription(errno, code);
     const quoted = subject.path ?? subject.target;
     super(`${code}: ${description}, ${syscall}${quoted === undefined ? '' : ` '${quoted}'`}`);
     const self = this as { -readonly [K in keyof SystemError]: SystemError[K] };
@@ -40,12 +41,30 @@ export class SystemError extends Error {
   }
 }
 
+// libuv's table (which util uses) lacks a few errno values the kernel returns to us, such as
+// ECHILD from waitpid(2): name them from os.constants.errno.
+const EXTRA_DESCRIPTIONS: Record<string, string> = {
+  ECHILD: 'no child processes',
+  ENOLCK: 'no locks available',
+  EDEADLK: 'resource deadlock avoided',
+  ENOEXEC: 'exec format error',
+};
+
 function errnoName(errno: number): string {
+  let name: string | undefined;
   try {
-    return getSystemErrorName(errno);
+    name = getSystemErrorName(errno);
   } catch {
-    return `Unknown system error ${errno}`;
+    name = undefined;
   }
+  if (name === undefined || name.startsWith('Unknown')) {
+    name = Object.entries(osConstants.errno).find(([, n]) => n === -errno)?.[0];
+  }
+  return name ?? `Unknown system error ${errno}`;
+}
+
+function errnoDescription(errno: number, code: string): string {
+  return getSystemErrorMap().get(errno)?.[1] ?? EXTRA_DESCRIPTIONS[code] ?? 'unknown error';
 }
 
 function isNativeErrno(value: unknown): value is NativeErrno {

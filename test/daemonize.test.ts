@@ -202,6 +202,22 @@ describe('without forking', () => {
     expect(procStat(child.pid!).ppid).toBe(process.pid);
   });
 
+  it('under systemd-socket-activate: serves on the activated socket, in the same process', async () => {
+    const free = listenTcp({ host: '127.0.0.1', port: 0 });
+    closeSync(free.fd);
+    const child = pc.start('systemd-socket-activate', [
+      '-l', `127.0.0.1:${free.port}`, '--fdname=web',
+      process.execPath, fixture('daemon.mjs'), JSON.stringify({ name: 'act', pidFile: fresh('act.pid') }),
+    ]);
+    let err = '';
+    child.stderr!.on('data', (d) => (err += d));
+    await waitFor('the activation socket', () => err.includes('Listening on'));
+    // The first connection starts the program (exec, same pid); it answers on fd 3.
+    expect(await request(free.port)).toBe(`${child.pid} ${process.getuid!()}\n`);
+    expect(procStat(child.pid!).ppid).toBe(process.pid);
+    expect(readFileSync(`/proc/${child.pid}/cmdline`, 'utf8')).toContain('daemon.mjs');
+  });
+
   it('under systemd (NOTIFY_SOCKET): does not fork and sends READY=1 with MAINPID', async () => {
     const notifySocket = fresh('notify.sock');
     const fd = bindDatagram(notifySocket);
