@@ -141,7 +141,7 @@ async function launch(plan: Plan): Promise<never> {
     checkCwd(plan);
     const [stdout, stderr] = openLogs(plan, res);
     const listeners = bindListeners(plan, res);
-    checkRlimits(plan);
+    applyRlimits(plan);
 
     const [r, w] = pipe();
     readFd = r;
@@ -310,15 +310,20 @@ function bindListeners(plan: Plan, res: Resources): Listener[] {
   });
 }
 
-function checkRlimits(plan: Plan): void {
-  if (process.getuid?.() === 0) return;
+// Applied in the launcher, before the fork: the daemon inherits them (and applies them again,
+// a no-op), and a limit the kernel refuses is reported here, in the terminal.
+function applyRlimits(plan: Plan): void {
   for (const [name, limit] of plan.rlimits) {
     const current = getrlimit(name);
-    const hard = limit.hard ?? current.hard;
-    if (hard > current.hard) {
-      throw new StartError(
-        `rlimits.${name}: ${hard} is above the hard limit ${current.hard} and only root may raise it; ask for at most ${current.hard} or start as root`,
-      );
+    try {
+      setrlimit(name, limit);
+    } catch (err) {
+      const wanted = limit.hard ?? current.hard;
+      const hint =
+        (err as NodeJS.ErrnoException).code === 'EPERM' && wanted > current.hard
+          ? `: raising the hard limit from ${current.hard} to ${wanted} needs privilege (CAP_SYS_RESOURCE); ask for at most ${current.hard} or start as root`
+          : '';
+      throw new StartError(`rlimits.${name}: ${describeError(err)}${hint}`);
     }
   }
 }
@@ -478,7 +483,7 @@ function runInForeground(plan: Plan): Daemon {
     checkCwd(plan);
     const activated = systemdListeners();
     listeners = activated.length > 0 ? activated : bindListeners(plan, res);
-    checkRlimits(plan);
+    applyRlimits(plan);
     prepareProcess(plan, res.pidFile);
   } catch (err) {
     res.abandon();

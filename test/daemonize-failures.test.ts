@@ -134,7 +134,9 @@ describe('the environment refuses: exit 1, nothing left', () => {
       child.on('close', (code) => resolve({ code, stderr }));
     });
     expect(out.code).toBe(1);
-    expect(out.stderr).toMatch(/^app: rlimits\.core: 1000000000000 is above the hard limit (\d+) and only root may raise it; ask for at most \1 or start as root\n$/);
+    expect(out.stderr).toMatch(
+      /^app: rlimits\.core: EPERM: operation not permitted, setrlimit 'core': raising the hard limit from (\d+) to 1000000000000 needs privilege \(CAP_SYS_RESOURCE\); ask for at most \1 or start as root\n$/,
+    );
     expect(ourChildren()).toEqual([]);
   });
 });

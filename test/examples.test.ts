@@ -1,0 +1,58 @@
+// examples/*.mjs run exactly as README.md shows them (with free ports and temporary paths).
+import { execFileSync } from 'node:child_process';
+import { closeSync, existsSync, readFileSync } from 'node:fs';
+import { get } from 'node:http';
+import { join } from 'node:path';
+import { expect, it } from 'vitest';
+import { listenTcp } from '../src/index';
+import { procStatus, root, rootIt, useProcessControl, useTmpDir } from './helpers';
+
+const pc = useProcessControl();
+const tmp = useTmpDir();
+
+function httpGet(port: number): Promise<string> {
+  return new Promise((resolve, reject) => {
+    get({ host: '127.0.0.1', port, path: '/', agent: false }, (res) => {
+      let body = '';
+      res.on('data', (d) => (body += d));
+      res.on('end', () => resolve(body));
+    }).on('error', reject);
+  });
+}
+
+function freePort(host = '127.0.0.1', from?: number): number {
+  for (let port = from ?? 0; ; port++) {
+    try {
+      const l = listenTcp({ host, port });
+      closeSync(l.fd);
+      return l.port;
+    } catch {
+      if (from === undefined) throw new Error('no free port');
+    }
+  }
+}
+
+it('examples/hello.mjs daemonizes, serves, writes its PID file and stops cleanly', async () => {
+  const port = freePort();
+  const pidFile = join(tmp(), 'hello.pid');
+  const logFile = join(tmp(), 'hello.log');
+  const out = execFileSync(process.execPath, [join(root, 'examples', 'hello.mjs'), String(port), pidFile, logFile], { encoding: 'utf8' });
+  const pid = Number(/^hello started \(pid (\d+)\)\n$/.exec(out)![1]);
+  pc.track(pid);
+  expect(readFileSync(pidFile, 'utf8')).toBe(`${pid}\n`);
+  expect(await httpGet(port)).toBe(`hello from pid ${pid}\n`);
+  expect(readFileSync(logFile, 'utf8')).toBe(`serving on port ${port}\n`);
+  process.kill(pid, 'SIGTERM');
+  await pc.exitOf(pid);
+  expect(existsSync(pidFile)).toBe(false);
+});
+
+rootIt('examples/privileged.mjs binds a port below 1024 as root and answers as nobody', async () => {
+  const port = freePort('127.0.0.1', 900); // "80" in the README; any free privileged port here
+  const pidFile = join(tmp(), 'privileged.pid');
+  const out = execFileSync(process.execPath, [join(root, 'examples', 'privileged.mjs'), String(port), pidFile], { encoding: 'utf8' });
+  const pid = Number(/^privileged started \(pid (\d+)\)\n$/.exec(out)![1]);
+  pc.track(pid);
+  expect(await httpGet(port)).toBe('uid 65534\n');
+  expect(procStatus(pid).Uid).toBe('65534\t65534\t65534\t65534');
+});
