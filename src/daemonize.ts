@@ -185,7 +185,12 @@ async function launch(plan: Plan): Promise<never> {
   // Our copies go: the daemon holds the lock, the sockets and the write end now.
   res.closeFds();
   res.pidFile?.close();
-  const outcome = await waitForReadiness(readFd, plan.readyTimeout);
+  // Interrupted while waiting (Ctrl-C reaches only the launcher: the daemon has its own
+  // session): the start is abandoned, so the daemon is stopped rather than left unreported.
+  const interrupted = new Promise<Outcome>((resolve) => {
+    for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.once(signal, () => resolve({ kind: 'interrupted', signal }));
+  });
+  const outcome = await Promise.race([waitForReadiness(readFd, plan.readyTimeout), interrupted]);
   if (outcome.kind === 'ready') {
     say(1, `${plan.name} started (pid ${pid})\n`);
     process.exit(0);
@@ -194,6 +199,8 @@ async function launch(plan: Plan): Promise<never> {
   let message: string;
   if (outcome.kind === 'error') {
     message = `failed to start: ${outcome.message}`;
+  } else if (outcome.kind === 'interrupted') {
+    message = `interrupted by ${outcome.signal} before it was ready; stopped it (pid ${pid})`;
   } else if (outcome.kind === 'timeout') {
     message = `did not report ready within ${plan.readyTimeout} ms (readyTimeout); stopped it (pid ${pid})`;
   } else {
@@ -328,7 +335,12 @@ function applyRlimits(plan: Plan): void {
   }
 }
 
-type Outcome = { kind: 'ready' } | { kind: 'error'; message: string } | { kind: 'exited' } | { kind: 'timeout' };
+type Outcome =
+  | { kind: 'ready' }
+  | { kind: 'error'; message: string }
+  | { kind: 'exited' }
+  | { kind: 'timeout' }
+  | { kind: 'interrupted'; signal: NodeJS.Signals };
 
 function waitForReadiness(fd: number, timeoutMs: number): Promise<Outcome> {
   return new Promise((resolve) => {

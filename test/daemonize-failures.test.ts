@@ -6,7 +6,7 @@ import { chmodSync, closeSync, existsSync, mkdirSync, readFileSync, statSync, sy
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { listenTcp } from '../src/index';
-import { isRoot, ourChildren, useProcessControl, useTmpDir } from './helpers';
+import { isRoot, ourChildren, useProcessControl, useTmpDir, waitFor } from './helpers';
 import { launch, nothingLeft } from './launch';
 
 const pc = useProcessControl();
@@ -145,6 +145,28 @@ describe('the daemon fails before ready(): exit 1, the reason, the log, nothing 
   it('never calls ready(): stopped after readyTimeout', async () => {
     const pidFile = fresh('slow.pid');
     await fails({ pidFile, readyTimeout: 500 }, 1, /^app: did not report ready within 500 ms \(readyTimeout\); stopped it \(pid \d+\)$/, 'never-ready');
+  });
+
+  it('the launcher is interrupted (Ctrl-C) while waiting: the daemon is stopped too', async () => {
+    const pidFile = fresh('int.pid');
+    const child = pc.start(process.execPath, [join(__dirname, 'fixtures', 'daemon.mjs'), JSON.stringify({ name: 'app', pidFile }), 'never-ready']);
+    let stderr = '';
+    child.stderr!.on('data', (d) => (stderr += d));
+    const closed = new Promise<number | null>((resolve) => child.on('close', resolve));
+    // The launcher writes the daemon's pid once it has forked; the daemon is its child then.
+    const pid = await waitFor('the daemon to be started', () => {
+      try {
+        const text = readFileSync(pidFile, 'utf8');
+        return /^\d+\n$/.test(text) && Number(text);
+      } catch {
+        return false;
+      }
+    });
+    child.kill('SIGINT');
+    expect(await closed).toBe(1);
+    expect(stderr).toBe(`app: interrupted by SIGINT before it was ready; stopped it (pid ${pid})\n`);
+    expect(() => process.kill(pid, 0)).toThrow(/ESRCH/);
+    expect(nothingLeft(pidFile)).toEqual({ children: [], pidFile: false });
   });
 
   it('exits with a code', async () => {
