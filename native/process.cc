@@ -65,6 +65,18 @@ Napi::Value Chroot(const Napi::CallbackInfo& info) {
   return env.Undefined();
 }
 
+// dup2(old, new): points a descriptor (stdout, stderr) at another open file.
+Napi::Value Dup2(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (!ArgsOk(info, 2)) return env.Undefined();
+  int r;
+  do {
+    r = dup2(info[0].ToNumber().Int32Value(), info[1].ToNumber().Int32Value());
+  } while (r < 0 && errno == EINTR);
+  if (r < 0) ThrowErrno(env, errno, "dup2");
+  return env.Undefined();
+}
+
 Napi::Value Result(Napi::Env env, int r, Napi::Value value) {
   if (r < 0) {
     ThrowErrno(env, -r, "prctl");
@@ -113,6 +125,7 @@ void InitProcess(Napi::Env env, Napi::Object exports) {
   exports.Set("setsid", Napi::Function::New(env, SetSid, "setsid"));
   exports.Set("pipe", Napi::Function::New(env, Pipe, "pipe"));
   exports.Set("chroot", Napi::Function::New(env, Chroot, "chroot"));
+  exports.Set("dup2", Napi::Function::New(env, Dup2, "dup2"));
   exports.Set("getsid", Napi::Function::New(env, GetSid, "getsid"));
   exports.Set("getpgid", Napi::Function::New(env, GetPgid, "getpgid"));
   exports.Set("setChildSubreaper", Napi::Function::New(env, SetChildSubreaperJs, "setChildSubreaper"));

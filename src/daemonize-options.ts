@@ -29,7 +29,7 @@ export interface DaemonizeOptions {
   stdout?: string;
   /** stderr alone (instead of logFile). */
   stderr?: string;
-  /** Working directory of the daemon (default '/'). */
+  /** Working directory of the daemon (default '/'); inside the new root with chroot. */
   cwd?: string;
   /** File mode creation mask (default 0o022). */
   umask?: number | string;
@@ -197,9 +197,15 @@ export function resolveOptions(o: DaemonizeOptions, name: string): Plan {
     }
   }
 
+  const pidFile = path(o.pidFile, 'pidFile');
+  const chroot = path(o.chroot, 'chroot');
+  if (chroot !== undefined && pidFile !== undefined && !pidFile.startsWith(`${chroot.replace(/\/+$/, '')}/`)) {
+    throw new OptionError(`pidFile must be inside chroot ('${chroot}') so the daemon can still remove it after the chroot`);
+  }
+
   return {
     name,
-    pidFile: path(o.pidFile, 'pidFile'),
+    pidFile,
     stdoutPath,
     stderrPath,
     stdoutOption: logFile !== undefined ? 'logFile' : 'stdout',
@@ -208,7 +214,7 @@ export function resolveOptions(o: DaemonizeOptions, name: string): Plan {
     credentials,
     pidFileOwner,
     noNewPrivileges: bool(o.noNewPrivileges, 'noNewPrivileges'),
-    chroot: path(o.chroot, 'chroot'),
+    chroot: chroot?.replace(/\/+$/, '') || undefined,
     rlimits,
     listen,
     readyTimeout,

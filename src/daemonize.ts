@@ -6,19 +6,20 @@
 // on a pipe for the daemon to say "ready" (exit 0) or why it failed (exit 1), and never
 // returns. The re-executed program finds the marker, applies rlimits, chowns, writes its pid,
 // drops privileges and resolves with the handed-over sockets.
-import { closeSync, chownSync, existsSync, lstatSync, openSync, readFileSync, statSync, unlinkSync, writeSync, constants as fsConstants } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { closeSync, existsSync, fchownSync, fstatSync, lstatSync, openSync, readSync, statSync, unlinkSync, writeSync, constants as fsConstants } from 'node:fs';
 import { Socket } from 'node:net';
-import { basename, extname } from 'node:path';
+import { basename, extname, join } from 'node:path';
 import { DaemonizeError, describeError, StartError } from './daemonize-errors';
 import { resolveOptions, type DaemonizeOptions, type Plan } from './daemonize-options';
 import { setCloseOnExec } from './flock';
 import { dropPrivileges } from './privileges';
-import { PidFile, waitForRelease } from './pidfile';
+import { NotRegularFileError, PidFile, waitForRelease } from './pidfile';
 import { setNoNewPrivileges, setChildSubreaper } from './prctl';
 import { getrlimit, setrlimit } from './rlimit';
-import { chroot as chrootTo, pipe } from './session';
+import { chroot as chrootTo, dup2, getpgid, pipe } from './session';
 import { listenTcp, listenUnix } from './socket';
-import { reap, spawnDaemon } from './spawn';
+import { reap, spawnDaemon, type ExitStatus } from './spawn';
 import { systemdListeners, notify, underSystemd } from './systemd';
 
 export type { DaemonizeOptions } from './daemonize-options';
@@ -53,6 +54,8 @@ interface Marker {
   ready: number;
   lock: number | null;
   listeners: Listener[];
+  /** planDigest() of the launcher's resolved options. */
+  plan: string;
 }
 
 /**
@@ -105,6 +108,8 @@ class Resources {
   pidFile: PidFile | null = null;
   fds: number[] = [];
   socketPaths: string[] = [];
+  /** Log file sizes when opened: the tail shown on failure is what this start wrote. */
+  logSizes = new Map<string, number>();
 
   closeFds(): void {
     for (const fd of this.fds.splice(0)) {
@@ -132,13 +137,20 @@ class Resources {
 }
 
 async function launch(plan: Plan): Promise<never> {
+  // Before anything is created: a signal during the (synchronous) start is handled once it
+  // is done, by stopping the daemon and cleaning up, instead of killing us half-way.
+  const interrupted = new Promise<Outcome>((resolve) => {
+    for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.once(signal, () => resolve({ kind: 'interrupted', signal }));
+  });
   const res = new Resources();
   let pid: number;
   let readFd: number;
   try {
+    checkReexecutable();
     // The lock first: when another instance runs, that is the answer, whatever else is wrong.
     acquirePidFile(plan, res);
     checkCwd(plan);
+    checkCanDrop(plan);
     const [stdout, stderr] = openLogs(plan, res);
     const listeners = bindListeners(plan, res);
     applyRlimits(plan);
@@ -154,6 +166,7 @@ async function launch(plan: Plan): Promise<never> {
       ready: 3 + fds.length - 1,
       lock: lockFd === null ? null : 3 + listeners.length,
       listeners: listeners.map((l, i) => ({ ...l, fd: 3 + i })),
+      plan: planDigest(plan),
     };
     // The daemon becomes our child once the middle process exits, so we learn how it ended
     // if it dies before "ready" (Linux; elsewhere we only see the pipe close).
@@ -175,28 +188,30 @@ async function launch(plan: Plan): Promise<never> {
     } catch (err) {
       throw new StartError(`cannot start the daemon: ${describeError(err)}`);
     }
-    // Written now, so a concurrent launcher can name the pid in "already running".
-    res.pidFile?.write(pid);
   } catch (err) {
     res.abandon();
     return exitWith(plan.name, err, 1);
   }
 
+  let outcome: Outcome;
+  try {
+    // Written now, so a concurrent launcher can name the pid in "already running".
+    res.pidFile?.write(pid);
+    outcome = { kind: 'pending' };
+  } catch (err) {
+    outcome = { kind: 'error', message: `cannot write the PID file: ${describeError(err)}` };
+  }
   // Our copies go: the daemon holds the lock, the sockets and the write end now.
   res.closeFds();
   res.pidFile?.close();
-  // Interrupted while waiting (Ctrl-C reaches only the launcher: the daemon has its own
-  // session): the start is abandoned, so the daemon is stopped rather than left unreported.
-  const interrupted = new Promise<Outcome>((resolve) => {
-    for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.once(signal, () => resolve({ kind: 'interrupted', signal }));
-  });
-  const outcome = await Promise.race([waitForReadiness(readFd, plan.readyTimeout), interrupted]);
+  if (outcome.kind === 'pending') outcome = await Promise.race([waitForReadiness(readFd, plan.readyTimeout), interrupted]);
   if (outcome.kind === 'ready') {
     say(1, `${plan.name} started (pid ${pid})\n`);
     process.exit(0);
   }
 
   let message: string;
+  let status: ExitStatus | null = null;
   if (outcome.kind === 'error') {
     message = `failed to start: ${outcome.message}`;
   } else if (outcome.kind === 'interrupted') {
@@ -204,7 +219,7 @@ async function launch(plan: Plan): Promise<never> {
   } else if (outcome.kind === 'timeout') {
     message = `did not report ready within ${plan.readyTimeout} ms (readyTimeout); stopped it (pid ${pid})`;
   } else {
-    const status = await exitStatus(pid, 2000);
+    status = await exitStatus(pid, 2000);
     message =
       status === null
         ? `exited before it was ready (pid ${pid})`
@@ -212,15 +227,39 @@ async function launch(plan: Plan): Promise<never> {
           ? `was killed by ${status.signal} before it was ready (pid ${pid})`
           : `exited with code ${status.code} before it was ready (pid ${pid})`;
   }
-  await stopDaemon(pid, plan);
-  say(2, `${plan.name}: ${message}\n${logTail(plan)}`);
+  await stopDaemon(pid, status !== null, plan);
+  say(2, `${plan.name}: ${message}\n${logTail(plan, res.logSizes)}`);
   process.exit(1);
+}
+
+// The daemon is `node` re-run with the same script: a program read from stdin cannot be.
+function checkReexecutable(): void {
+  const script = process.argv[1];
+  const evaluated = process.execArgv.some((a) => /^(-e|--eval|-p|--print)(=|$)/.test(a));
+  if (!evaluated && (script === undefined || script === '-' || !existsSync(script))) {
+    throw new DaemonizeError('daemonize() needs the program in a script file: the daemon re-runs `node <script>`, and a program read from stdin cannot be re-run', 2);
+  }
+}
+
+function checkCanDrop(plan: Plan): void {
+  const creds = plan.credentials;
+  if (creds === undefined || process.geteuid?.() === 0) return;
+  if (creds.uid === process.geteuid?.() && creds.gid === process.getegid?.()) return;
+  throw new StartError(`user: only root can become '${creds.user}' (uid ${creds.uid}); start as root or remove the user option`);
+}
+
+/** What the daemon must agree on with its launcher; a mismatch means options that vary. */
+function planDigest(plan: Plan): string {
+  const { name, ...rest } = plan;
+  void name;
+  return createHash('sha256').update(JSON.stringify(rest)).digest('hex').slice(0, 16);
 }
 
 function checkCwd(plan: Plan): void {
   let ok = false;
   try {
-    ok = statSync(plan.cwd).isDirectory();
+    // With chroot, cwd is a directory inside the new root.
+    ok = statSync(plan.chroot === undefined ? plan.cwd : join(plan.chroot, plan.cwd)).isDirectory();
   } catch {
     ok = false;
   }
@@ -246,6 +285,9 @@ function acquirePidFile(plan: Plan, res: Resources): void {
   try {
     result = PidFile.acquire(path);
   } catch (err) {
+    if (err instanceof NotRegularFileError) {
+      throw new StartError(`PID file '${path}' is not a regular file (pidFile); remove it or choose another path`);
+    }
     const code = (err as NodeJS.ErrnoException).code;
     const hint =
       code === 'ENOENT'
@@ -277,6 +319,7 @@ function openLogs(plan: Plan, res: Resources): [number | undefined, number | und
     try {
       const fd = openSync(path, fsConstants.O_WRONLY | fsConstants.O_APPEND | fsConstants.O_CREAT | fsConstants.O_NOFOLLOW, 0o640);
       res.fds.push(fd);
+      res.logSizes.set(path, fstatSync(fd).size);
       return fd;
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code;
@@ -328,7 +371,7 @@ function applyRlimits(plan: Plan): void {
       const wanted = limit.hard ?? current.hard;
       const hint =
         (err as NodeJS.ErrnoException).code === 'EPERM' && wanted > current.hard
-          ? `: raising the hard limit from ${current.hard} to ${wanted} needs privilege (CAP_SYS_RESOURCE); ask for at most ${current.hard} or start as root`
+          ? `: raising the hard limit from ${current.hard} to ${wanted} needs CAP_SYS_RESOURCE${name === 'nofile' ? ' and at most fs.nr_open' : ''}; ask for at most ${current.hard}${process.geteuid?.() === 0 ? '' : ' or start as root'}`
           : '';
       throw new StartError(`rlimits.${name}: ${describeError(err)}${hint}`);
     }
@@ -340,7 +383,8 @@ type Outcome =
   | { kind: 'error'; message: string }
   | { kind: 'exited' }
   | { kind: 'timeout' }
-  | { kind: 'interrupted'; signal: NodeJS.Signals };
+  | { kind: 'interrupted'; signal: NodeJS.Signals }
+  | { kind: 'pending' };
 
 function waitForReadiness(fd: number, timeoutMs: number): Promise<Outcome> {
   return new Promise((resolve) => {
@@ -391,29 +435,35 @@ async function exitStatus(pid: number, timeoutMs: number) {
   }
 }
 
-/** Makes sure a daemon that failed is gone, and its PID file with it. */
-async function stopDaemon(pid: number, plan: Plan): Promise<void> {
-  const alive = () => {
+/**
+ * Makes sure a daemon that failed is gone, with whatever it started, its PID file and its
+ * socket files. Never signals a pid already reaped (it may belong to someone else now).
+ */
+async function stopDaemon(pid: number, reaped: boolean, plan: Plan): Promise<void> {
+  if (!reaped) {
+    // Its process group: the session the middle process created, so children die too. As
+    // its subreaper we have not reaped it, so the pid cannot have been reused.
+    let group: number | null = null;
     try {
-      process.kill(pid, 0);
-      return true;
+      group = getpgid(pid);
     } catch {
-      return false;
+      group = null;
     }
-  };
-  if (alive()) {
     try {
-      process.kill(pid, 'SIGKILL');
+      if (group !== null && group !== getpgid()) process.kill(-group, 'SIGKILL');
+      else process.kill(pid, 'SIGKILL');
     } catch {
-      // gone
+      // already gone
     }
+    await exitStatus(pid, 2000);
   }
-  await exitStatus(pid, 2000);
+  let lock: PidFile | null = null;
   if (plan.pidFile !== undefined) {
     // The lock is released when the daemon is really gone (init may take seconds to reap).
     await waitForRelease(plan.pidFile, 5000);
     const again = PidFile.acquire(plan.pidFile);
-    if (again.acquired) again.pidFile.remove();
+    if (!again.acquired) return; // a new instance started meanwhile: its files, not ours
+    lock = again.pidFile;
   }
   for (const spec of plan.listen) {
     if (spec.kind === 'unix' && !spec.path.startsWith('@')) {
@@ -424,13 +474,26 @@ async function stopDaemon(pid: number, plan: Plan): Promise<void> {
       }
     }
   }
+  lock?.remove();
 }
 
-function logTail(plan: Plan, lines = 10): string {
+function logTail(plan: Plan, sizes: Map<string, number>, lines = 10): string {
   const path = plan.stderrPath ?? plan.stdoutPath;
   if (path === undefined) return '';
   try {
-    const text = readFileSync(path, 'utf8').trimEnd();
+    // Only what this start appended (at most the last 64 KiB of it).
+    const start = sizes.get(path) ?? 0;
+    const fd = openSync(path, 'r');
+    let text: string;
+    try {
+      const end = fstatSync(fd).size;
+      const from = Math.max(start, end - 65536);
+      const buf = Buffer.alloc(Math.max(0, end - from));
+      readSync(fd, buf, 0, buf.length, from);
+      text = buf.toString('utf8').trimEnd();
+    } finally {
+      closeSync(fd);
+    }
     if (text === '') return '';
     const tail = text.split('\n').slice(-lines);
     return `last lines of ${path}:\n${tail.map((l) => `  | ${l}`).join('\n')}\n`;
@@ -455,6 +518,12 @@ function becomeDaemon(plan: Plan, markerText: string): Daemon {
   }
   const pidFile = marker.lock !== null && plan.pidFile !== undefined ? PidFile.adopt(plan.pidFile, marker.lock) : null;
   let readyFd: number | null = marker.ready;
+  // If the launcher was killed outright, nobody will stop a daemon that never gets ready.
+  const deadline = setTimeout(() => {
+    say(2, `${plan.name}: not ready within ${plan.readyTimeout} ms (readyTimeout); exiting\n`);
+    process.exit(1);
+  }, plan.readyTimeout + 1000);
+  deadline.unref();
   const report = (msg: object) => {
     if (readyFd === null) return;
     try {
@@ -469,6 +538,11 @@ function becomeDaemon(plan: Plan, markerText: string): Daemon {
     process.exit(1);
   };
   try {
+    if (marker.plan !== planDigest(plan)) {
+      throw new StartError(
+        "the daemon resolved daemonize()'s options differently from its launcher; options must not depend on the pid, the time, randomness or the marker",
+      );
+    }
     prepareProcess(plan, pidFile);
   } catch (err) {
     return fail(err);
@@ -479,6 +553,7 @@ function becomeDaemon(plan: Plan, markerText: string): Daemon {
     listeners: marker.listeners,
     foreground: false,
     ready() {
+      clearTimeout(deadline);
       report({ ready: process.pid });
       if (readyFd !== null) closeSync(readyFd);
       readyFd = null;
@@ -493,6 +568,14 @@ function runInForeground(plan: Plan): Daemon {
   try {
     acquirePidFile(plan, res);
     checkCwd(plan);
+    checkCanDrop(plan);
+    // Everything else as in a daemon: the same umask, logs and environment.
+    process.umask(plan.umask);
+    Object.assign(process.env, plan.env);
+    const [stdout, stderr] = openLogs(plan, res);
+    if (stdout !== undefined) dup2(stdout, 1);
+    if (stderr !== undefined) dup2(stderr, 2);
+    res.closeFds();
     const activated = systemdListeners();
     listeners = activated.length > 0 ? activated : bindListeners(plan, res);
     applyRlimits(plan);
@@ -511,9 +594,13 @@ function runInForeground(plan: Plan): Daemon {
     ready() {
       if (isReady) return;
       isReady = true;
-      if (!notify({ READY: '1', MAINPID: String(process.pid) })) {
-        say(1, `${plan.name} started (pid ${process.pid})\n`);
+      let notified = false;
+      try {
+        notified = notify({ READY: '1', MAINPID: String(process.pid) });
+      } catch (err) {
+        say(2, `${plan.name}: warning: cannot notify systemd (NOTIFY_SOCKET): ${describeError(err)}\n`);
       }
+      if (!notified) say(1, `${plan.name} started (pid ${process.pid})\n`);
     },
     fail(err: unknown): never {
       pidFile?.remove();
@@ -531,19 +618,15 @@ function prepareProcess(plan: Plan, pidFile: PidFile | null): void {
       throw new StartError(`rlimits.${name}: ${describeError(err)}`);
     }
   }
+  // By descriptor, never by path: the path may have been swapped for a symlink since the
+  // launcher opened it (O_NOFOLLOW), and chown(2) would follow it as root.
   const creds = plan.credentials;
   if (creds !== undefined) {
-    for (const path of new Set([plan.stdoutPath, plan.stderrPath])) {
-      if (path !== undefined) chownSync(path, creds.uid, creds.gid);
-    }
+    if (plan.stdoutPath !== undefined) fchownSync(1, creds.uid, creds.gid);
+    if (plan.stderrPath !== undefined) fchownSync(2, creds.uid, creds.gid);
   }
   if (pidFile !== null && plan.pidFileOwner !== undefined) {
-    chownSync(pidFile.path, plan.pidFileOwner.uid, plan.pidFileOwner.gid);
-  }
-  try {
-    process.chdir(plan.cwd);
-  } catch (err) {
-    throw new StartError(`cannot enter cwd (cwd): ${describeError(err)}`);
+    fchownSync(pidFile.fd, plan.pidFileOwner.uid, plan.pidFileOwner.gid);
   }
   pidFile?.write(process.pid);
   if (plan.chroot !== undefined) {
@@ -552,6 +635,13 @@ function prepareProcess(plan: Plan, pidFile: PidFile | null): void {
     } catch (err) {
       throw new StartError(`cannot chroot (chroot): ${describeError(err)}`);
     }
+    // The same PID file, seen from inside the new root (options checked it is inside).
+    pidFile?.relocate(pidFile.path.slice(plan.chroot.length) || '/');
+  }
+  try {
+    process.chdir(plan.cwd);
+  } catch (err) {
+    throw new StartError(`cannot enter cwd (cwd): ${describeError(err)}`);
   }
   if (creds !== undefined) {
     try {

@@ -25,4 +25,4 @@ export {
 export { daemonize, DaemonizeError, DAEMON_MARKER } from './daemonize';
 export type { Daemon, Listener, DaemonizeOptions } from './daemonize';
 export { PidFile } from './pidfile';
-export { pipe, chroot } from './session';
+export { pipe, chroot, dup2 } from './session';

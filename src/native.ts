@@ -84,6 +84,7 @@ export interface NativeBinding {
   // process.cc
   pipe(): [read: number, write: number];
   chroot(path: string): void;
+  dup2(oldFd: number, newFd: number): void;
   setsid(): number;
   getsid(pid: number): number;
   getpgid(pid: number): number;

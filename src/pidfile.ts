@@ -2,8 +2,14 @@
 // running instance; the number inside is only for people and scripts. Never judged by
 // kill(pid, 0), never removed by anyone who does not hold the lock.
 import { closeSync, fstatSync, fsyncSync, ftruncateSync, readFileSync, statSync, unlinkSync, writeSync } from 'node:fs';
-import { SystemError } from './errors';
 import { openLockFile, tryLock } from './flock';
+
+export class NotRegularFileError extends Error {
+  readonly code = 'ERR_NOT_REGULAR_FILE';
+  constructor(readonly path: string) {
+    super(`'${path}' is not a regular file`);
+  }
+}
 
 export type PidFileAcquire =
   | { acquired: true; pidFile: PidFile; stalePid: number | null }
@@ -11,9 +17,14 @@ export type PidFileAcquire =
 
 export class PidFile {
   private constructor(
-    readonly path: string,
+    public path: string,
     readonly fd: number,
   ) {}
+
+  /** After chroot(2) the same file has another path: the one inside the new root. */
+  relocate(path: string): void {
+    this.path = path;
+  }
 
   /**
    * Opens (creating, mode 0644) and locks `path` without waiting. A file that exists but is
@@ -24,7 +35,7 @@ export class PidFile {
       const fd = openLockFile(path, { create: true, mode: 0o644 });
       try {
         const st = fstatSync(fd);
-        if (!st.isFile()) throw new SystemError(-22, 'open', { path }); // EINVAL: not a regular file
+        if (!st.isFile()) throw new NotRegularFileError(path);
         if (!tryLock(fd)) {
           closeSync(fd);
           return { acquired: false, pid: PidFile.read(path) };
@@ -41,7 +52,11 @@ export class PidFile {
           closeSync(fd);
           continue;
         }
-        return { acquired: true, pidFile: new PidFile(path, fd), stalePid: st.size > 0 ? PidFile.read(path) : null };
+        const stalePid = st.size > 0 ? PidFile.read(path) : null;
+        // Emptied at once: a concurrent launcher that loses the race must not read the dead
+        // pid and report it as running; it waits for ours instead.
+        if (st.size > 0) ftruncateSync(fd, 0);
+        return { acquired: true, pidFile: new PidFile(path, fd), stalePid };
       } catch (err) {
         try {
           closeSync(fd);

@@ -31,3 +31,10 @@ export function chroot(path: string): void {
   callNative(() => native.chroot(path), { path });
   process.chdir('/');
 }
+
+/** dup2(2): makes `newFd` refer to what `oldFd` refers to (e.g. stdout onto a log file). */
+export function dup2(oldFd: number, newFd: number): void {
+  validateInteger(oldFd, 'oldFd', 0, 2 ** 31 - 1);
+  validateInteger(newFd, 'newFd', 0, 2 ** 31 - 1);
+  callNative(() => native.dup2(oldFd, newFd));
+}

@@ -1,8 +1,8 @@
 // Every bad input and every failed start: one line naming the input and the fix, the exit
 // code, and nothing left behind (no process, no PID file, no socket file), with an already
 // running daemon untouched.
-import { execFileSync } from 'node:child_process';
-import { chmodSync, closeSync, existsSync, mkdirSync, readFileSync, statSync, symlinkSync } from 'node:fs';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { chmodSync, closeSync, existsSync, mkdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { listenTcp } from '../src/index';
@@ -20,7 +20,7 @@ async function fails(options: object, code: number, message: string | RegExp, be
   const r = await launch({ name: 'app', ...options }, behavior, spawnOptions);
   expect(r.stdout).toBe('');
   const first = r.stderr.split('\n')[0];
-  if (typeof message === 'string') expect(first).toBe(`app: ${message}`);
+  if (typeof message === 'string') expect(first).toBe(message.startsWith('app') ? message : `app: ${message}`);
   else expect(first).toMatch(message);
   expect(r.code).toBe(code);
   const pidFile = (options as { pidFile?: string }).pidFile;
@@ -99,7 +99,8 @@ describe('the environment refuses: exit 1, nothing left', () => {
     }
   });
 
-  it('privileged port without root', () =>
+  const unprivilegedPortStart = Number(readFileSync('/proc/sys/net/ipv4/ip_unprivileged_port_start', 'utf8'));
+  (unprivilegedPortStart > 80 ? it : it.skip)(`privileged port without root${unprivilegedPortStart > 80 ? '' : ` [skipped: ip_unprivileged_port_start is ${unprivilegedPortStart}, port 80 is not privileged here]`}`, () =>
     fails(
       { listen: [{ host: '127.0.0.1', port: 80 }] },
       1,
@@ -135,13 +136,47 @@ describe('the environment refuses: exit 1, nothing left', () => {
     });
     expect(out.code).toBe(1);
     expect(out.stderr).toMatch(
-      /^app: rlimits\.core: EPERM: operation not permitted, setrlimit 'core': raising the hard limit from (\d+) to 1000000000000 needs privilege \(CAP_SYS_RESOURCE\); ask for at most \1 or start as root\n$/,
+      /^app: rlimits\.core: EPERM: operation not permitted, setrlimit 'core': raising the hard limit from (\d+) to 1000000000000 needs CAP_SYS_RESOURCE; ask for at most \1 or start as root\n$/,
     );
     expect(ourChildren()).toEqual([]);
   });
 });
 
+describe('more refusals, before anything is started', () => {
+  it('a program read from stdin cannot be re-run as a daemon (exit 2)', () => {
+    const r = spawnSync(process.execPath, ['--input-type=module', '-'], {
+      input: `import { daemonize } from ${JSON.stringify(join(__dirname, '..', 'dist', 'index.js'))}; await daemonize({ name: 'app' });`,
+      encoding: 'utf8',
+    });
+    expect([r.status, r.stderr]).toEqual([2, 'app: daemonize() needs the program in a script file: the daemon re-runs `node <script>`, and a program read from stdin cannot be re-run\n']);
+  });
+
+  (isRoot ? it : it.skip)('user without root (exit 1, before anything is created)', () =>
+    fails({ user: 'root' }, 1, "user: only root can become 'root' (uid 0); start as root or remove the user option", 'serve', unprivileged),
+  );
+
+  it('pidFile outside chroot (exit 2)', () =>
+    fails({ pidFile: fresh('outside.pid'), chroot: join(tmp(), 'jail') }, 2, `pidFile must be inside chroot ('${join(tmp(), 'jail')}') so the daemon can still remove it after the chroot`));
+
+  it('options that differ between launcher and daemon are refused (exit 1)', async () => {
+    const pidFile = fresh('vary.pid');
+    await fails(
+      { pidFile, env: { BORN: '$PID' } },
+      1,
+      "app: failed to start: the daemon resolved daemonize()'s options differently from its launcher; options must not depend on the pid, the time, randomness or the marker",
+    );
+  });
+});
+
 describe('the daemon fails before ready(): exit 1, the reason, the log, nothing left', () => {
+  it('shows only what this start wrote to the log', async () => {
+    const logFile = fresh('old.log');
+    writeFileSync(logFile, 'a line from an earlier run\n');
+    const r = await fails({ pidFile: fresh('old.pid'), logFile }, 1, /exited with code 7/, 'exit-7');
+    expect(r.stderr).toContain('  | umask 22 APP_MODE=');
+    expect(r.stderr).not.toContain('earlier run');
+  });
+
   it('never calls ready(): stopped after readyTimeout', async () => {
     const pidFile = fresh('slow.pid');
     await fails({ pidFile, readyTimeout: 500 }, 1, /^app: did not report ready within 500 ms \(readyTimeout\); stopped it \(pid \d+\)$/, 'never-ready');

@@ -1,6 +1,6 @@
 // daemonize() as a user sees it: the launcher's exit code and text, and the daemon in /proc.
 import { execFileSync } from 'node:child_process';
-import { chmodSync, closeSync, mkdirSync, openSync, readdirSync, readFileSync, readlinkSync } from 'node:fs';
+import { chmodSync, closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, readlinkSync, writeFileSync } from 'node:fs';
 import { get } from 'node:http';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -73,6 +73,13 @@ describe('the daemon daemonize() starts', () => {
     const targets = readdirSync(`/proc/${pid}/fd`).map((fd) => readlinkSync(`/proc/${pid}/fd/${fd}`));
     for (const t of targets) expect(t).toMatch(new RegExp(`^(/dev/null|${logFile}|${pidFile}|socket:\\[\\d+\\]|anon_inode:.*|pipe:\\[\\d+\\])$`));
     expect(targets).not.toContain(leak);
+    // Node's own pipes are self-pipes (both ends in the daemon); a pipe inherited from the
+    // launcher (its stdout, the readiness channel) would have an end elsewhere.
+    const pipes = new Map<string, number>();
+    for (const t of targets.filter((x) => x.startsWith('pipe:'))) pipes.set(t, (pipes.get(t) ?? 0) + 1);
+    for (const [pipe, count] of pipes) expect([pipe, count]).toEqual([pipe, 2]);
+    // One socket: the listener.
+    expect(targets.filter((x) => x.startsWith('socket:'))).toHaveLength(1);
     expect(targets).toContain(pidFile);
     expect(readFileSync(pidFile, 'utf8')).toBe(`${pid}\n`);
     expect(locked(pidFile)).toBe(true);
@@ -149,12 +156,11 @@ describe('the daemon daemonize() starts', () => {
 
   it('passes env additions and keeps execArgv', async () => {
     const logFile = fresh('env.log');
-    const r = await launch({ logFile, env: { APP_MODE: 'test' } }, 'serve', { env: { ...process.env, NODE_OPTIONS: '' } });
+    const r = await launch({ logFile, env: { APP_MODE: 'test' } }, 'serve', {}, ['--max-old-space-size=123']);
     expect(r.code).toBe(0);
     pc.track(r.pid!);
-    const environ = readFileSync(`/proc/${r.pid}/environ`, 'utf8').split('\0');
-    expect(environ).toContain('APP_MODE=test');
-    expect(environ.some((e) => e.startsWith('DAEMONKIT_'))).toBe(true); // the kernel's copy; process.env has it removed
+    expect(readFileSync(logFile, 'utf8')).toBe('umask 22 APP_MODE=test\n');
+    expect(readFileSync(`/proc/${r.pid}/cmdline`, 'utf8').split('\0')).toContain('--max-old-space-size=123');
   });
 });
 
@@ -174,6 +180,16 @@ describe('one instance', () => {
     expect(ourChildren()).toEqual([pid]);
   });
 
+  it('20 concurrent launches over a stale PID file: the losers name the new pid, never the dead one', async () => {
+    const pidFile = fresh('race-stale.pid');
+    writeFileSync(pidFile, '424242\n');
+    const results = await Promise.all(Array.from({ length: 20 }, () => launch({ name: 'race', pidFile })));
+    const winners = results.filter((r) => r.code === 0);
+    expect(winners).toHaveLength(1);
+    const pid = pc.track(winners[0].pid!);
+    for (const r of results.filter((x) => x.code !== 0)) expect([r.code, r.stderr]).toEqual([3, `race already running (pid ${pid})\n`]);
+  });
+
   it('SIGKILL then launch again: starts, replacing the stale PID file, 10 times', async () => {
     const pidFile = fresh('stale.pid');
     let previous = (await started({ name: 'stale', pidFile })).pid!;
@@ -191,15 +207,19 @@ describe('one instance', () => {
 });
 
 describe('without forking', () => {
-  it('foreground: true keeps the pid, prints started, and holds the lock', async () => {
+  it('foreground: true keeps the pid, holds the lock, and applies umask, logs and env alike', async () => {
     const pidFile = fresh('fg.pid');
-    const child = pc.start(process.execPath, [fixture('daemon.mjs'), JSON.stringify({ name: 'fg', pidFile, foreground: true })]);
-    let out = '';
-    child.stdout!.on('data', (d) => (out += d));
-    await waitFor('started', () => out.includes('started'));
-    expect(out).toBe(`fg started (pid ${child.pid})\n`);
+    const logFile = fresh('fg.log');
+    const child = pc.start(process.execPath, [
+      fixture('daemon.mjs'),
+      JSON.stringify({ name: 'fg', pidFile, logFile, foreground: true, umask: 0o077, env: { APP_MODE: 'fg' } }),
+    ]);
+    await waitFor('started', () => existsSync(logFile) && readFileSync(logFile, 'utf8').includes('started'));
+    expect(readFileSync(logFile, 'utf8')).toBe(`umask 77 APP_MODE=fg\nfg started (pid ${child.pid})\n`);
     expect(readFileSync(pidFile, 'utf8')).toBe(`${child.pid}\n`);
+    expect(locked(pidFile)).toBe(true);
     expect(procStat(child.pid!).ppid).toBe(process.pid);
+    expect(procStatus(child.pid!).Umask).toBe('0077');
   });
 
   it('under systemd-socket-activate: serves on the activated socket, in the same process', async () => {

@@ -13,9 +13,9 @@ export interface Launch {
   pid: number | null;
 }
 
-export function launch(options: object, behavior = 'serve', spawnOptions: SpawnOptions = {}): Promise<Launch> {
+export function launch(options: object, behavior = 'serve', spawnOptions: SpawnOptions = {}, execArgv: string[] = []): Promise<Launch> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [fixture('daemon.mjs'), JSON.stringify(options), behavior], {
+    const child = spawn(process.execPath, [...execArgv, fixture('daemon.mjs'), JSON.stringify(options), behavior], {
       stdio: ['ignore', 'pipe', 'pipe'],
       ...spawnOptions,
     });
