@@ -6,7 +6,6 @@
 // on a pipe for the daemon to say "ready" (exit 0) or why it failed (exit 1), and never
 // returns. The re-executed program finds the marker, applies rlimits, chowns, writes its pid,
 // drops privileges and resolves with the handed-over sockets.
-import { createHash } from 'node:crypto';
 import { closeSync, existsSync, fchownSync, fstatSync, lstatSync, openSync, readSync, statSync, unlinkSync, writeSync, constants as fsConstants } from 'node:fs';
 import { Socket } from 'node:net';
 import { basename, extname, join } from 'node:path';
@@ -252,7 +251,10 @@ function checkCanDrop(plan: Plan): void {
 function planDigest(plan: Plan): string {
   const { name, ...rest } = plan;
   void name;
-  return createHash('sha256').update(JSON.stringify(rest)).digest('hex').slice(0, 16);
+  // FNV-1a: a mismatch check, not a secret, and node:crypto would cost startup time twice.
+  let h = 0x811c9dc5;
+  for (const ch of JSON.stringify(rest)) h = Math.imul(h ^ ch.charCodeAt(0), 0x01000193) >>> 0;
+  return h.toString(16);
 }
 
 function checkCwd(plan: Plan): void {
