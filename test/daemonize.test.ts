@@ -1,11 +1,10 @@
 // daemonize() as a user sees it: the launcher's exit code and text, and the daemon in /proc.
 import { execFileSync } from 'node:child_process';
 import { chmodSync, closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, readlinkSync, writeFileSync } from 'node:fs';
-import { get } from 'node:http';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { bindDatagram, getsid, listenTcp, openLockFile, receiveDatagram, tryLock } from '../src/index';
-import { fixture, idGroups, ourChildren, procStat, procStatus, rootIt, useProcessControl, useTmpDir, waitFor } from './helpers';
+import { fixture, idGroups, ourChildren, procStat, procStatus, rootIt, useProcessControl, useTmpDir, waitFor, httpGet } from './helpers';
 import { launch } from './launch';
 
 const pc = useProcessControl();
@@ -13,15 +12,6 @@ const tmp = useTmpDir();
 let n = 0;
 const fresh = (name: string) => join(tmp(), `${name}-${++n}`);
 
-function request(port: number): Promise<string> {
-  return new Promise((resolve, reject) => {
-    get({ host: '127.0.0.1', port, path: '/', agent: false }, (res) => {
-      let body = '';
-      res.on('data', (d) => (body += d));
-      res.on('end', () => resolve(body));
-    }).on('error', reject);
-  });
-}
 
 function locked(path: string): boolean {
   const fd = openLockFile(path, { create: false });
@@ -91,7 +81,7 @@ describe('the daemon daemonize() starts', () => {
     const l = listenTcp({ host: '127.0.0.1', port: 0 });
     closeSync(l.fd); // a free port
     const r = await started({ pidFile, listen: [{ host: '127.0.0.1', port: l.port }] });
-    expect(await request(l.port)).toBe(`${r.pid} ${process.getuid!()}\n`);
+    expect(await httpGet(l.port)).toBe(`${r.pid} ${process.getuid!()}\n`);
     expect(readFileSync(pidFile, 'utf8')).toBe(`${r.pid}\n`);
     expect(locked(pidFile)).toBe(true);
   });
@@ -134,7 +124,7 @@ describe('the daemon daemonize() starts', () => {
     expect(status.Groups.split(/\s+/).filter(Boolean).map(Number).sort((a, b) => a - b)).toEqual(idGroups('nobody'));
     expect(status.CapEff).toBe('0000000000000000');
     expect(status.NoNewPrivs).toBe('0');
-    expect(await request(81)).toBe(`${r.pid} 65534\n`);
+    expect(await httpGet(81)).toBe(`${r.pid} 65534\n`);
     // The log was chowned before the drop, so the daemon can reopen it.
     expect(execFileSync('stat', ['-c', '%U', logFile], { encoding: 'utf8' }).trim()).toBe('nobody');
     process.kill(r.pid!, 'SIGTERM');
@@ -233,7 +223,7 @@ describe('without forking', () => {
     child.stderr!.on('data', (d) => (err += d));
     await waitFor('the activation socket', () => err.includes('Listening on'));
     // The first connection starts the program (exec, same pid); it answers on fd 3.
-    expect(await request(free.port)).toBe(`${child.pid} ${process.getuid!()}\n`);
+    expect(await httpGet(free.port)).toBe(`${child.pid} ${process.getuid!()}\n`);
     expect(procStat(child.pid!).ppid).toBe(process.pid);
     expect(readFileSync(`/proc/${child.pid}/cmdline`, 'utf8')).toContain('daemon.mjs');
   });

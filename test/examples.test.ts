@@ -1,24 +1,14 @@
 // examples/*.mjs run exactly as README.md shows them (with free ports and temporary paths).
 import { execFileSync } from 'node:child_process';
 import { closeSync, existsSync, readFileSync } from 'node:fs';
-import { get } from 'node:http';
 import { join } from 'node:path';
 import { expect, it } from 'vitest';
 import { listenTcp } from '../src/index';
-import { procStatus, root, rootIt, useProcessControl, useTmpDir } from './helpers';
+import { procStatus, root, rootIt, useProcessControl, useTmpDir, httpGet } from './helpers';
 
 const pc = useProcessControl();
 const tmp = useTmpDir();
 
-function httpGet(port: number): Promise<string> {
-  return new Promise((resolve, reject) => {
-    get({ host: '127.0.0.1', port, path: '/', agent: false }, (res) => {
-      let body = '';
-      res.on('data', (d) => (body += d));
-      res.on('end', () => resolve(body));
-    }).on('error', reject);
-  });
-}
 
 function freePort(host = '127.0.0.1', from?: number): number {
   for (let port = from ?? 0; ; port++) {

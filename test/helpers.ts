@@ -3,6 +3,7 @@
 // here), temporary directories, and root-only tests that say why they were skipped.
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync } from 'node:fs';
+import { get } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, it } from 'vitest';
@@ -181,4 +182,15 @@ export function useTmpDir(): () => string {
 /** `id -G user` from procps/coreutils: an oracle independent of our getgrouplist binding. */
 export function idGroups(user: string): number[] {
   return execFileSync('id', ['-G', user], { encoding: 'utf8' }).trim().split(/\s+/).map(Number).sort((a, b) => a - b);
+}
+
+/** GET / on 127.0.0.1:port, without keep-alive; resolves with the body. */
+export function httpGet(port: number): Promise<string> {
+  return new Promise((resolve, reject) => {
+    get({ host: '127.0.0.1', port, path: '/', agent: false }, (res) => {
+      let body = '';
+      res.on('data', (d) => (body += d));
+      res.on('end', () => resolve(body));
+    }).on('error', reject);
+  });
 }

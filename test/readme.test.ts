@@ -3,21 +3,11 @@
 // and exits 0.
 import { execFileSync } from 'node:child_process';
 import { chmodSync, closeSync, existsSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
-import { get } from 'node:http';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { listenTcp, reap } from '../src/index';
-import { isRoot, ourChildren, root, useProcessControl, useTmpDir, waitFor } from './helpers';
+import { isRoot, ourChildren, root, useProcessControl, useTmpDir, waitFor, httpGet } from './helpers';
 
-function httpGet(port: number): Promise<string> {
-  return new Promise((resolve, reject) => {
-    get({ host: '127.0.0.1', port, path: '/', agent: false }, (res) => {
-      let body = '';
-      res.on('data', (d) => (body += d));
-      res.on('end', () => resolve(body));
-    }).on('error', reject);
-  });
-}
 
 useProcessControl(); // daemons the examples start become our children: reaped below
 const tmp = useTmpDir();
