@@ -228,6 +228,19 @@ describe('without forking', () => {
     expect(readFileSync(`/proc/${child.pid}/cmdline`, 'utf8')).toContain('daemon.mjs');
   });
 
+  it('under systemd without a notify socket (INVOCATION_ID only): does not fork, says started', async () => {
+    const pidFile = fresh('inv.pid');
+    const child = pc.start(process.execPath, [fixture('daemon.mjs'), JSON.stringify({ name: 'svc', pidFile })], {
+      env: { ...process.env, INVOCATION_ID: '0123456789abcdef0123456789abcdef' },
+    });
+    let out = '';
+    child.stdout!.on('data', (d) => (out += d));
+    await waitFor('started', () => out.includes('started'));
+    expect(out).toBe(`svc started (pid ${child.pid})\n`);
+    expect(readFileSync(pidFile, 'utf8')).toBe(`${child.pid}\n`);
+    expect(procStat(child.pid!).ppid).toBe(process.pid);
+  });
+
   it('under systemd (NOTIFY_SOCKET): does not fork and sends READY=1 with MAINPID', async () => {
     const notifySocket = fresh('notify.sock');
     const fd = bindDatagram(notifySocket);
