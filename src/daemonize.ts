@@ -13,7 +13,7 @@ import { DaemonizeError, describeError, StartError } from './daemonize-errors';
 import { resolveOptions, type DaemonizeOptions, type Plan } from './daemonize-options';
 import { setCloseOnExec } from './flock';
 import { dropPrivileges } from './privileges';
-import { NotRegularFileError, PidFile, waitForRelease } from './pidfile';
+import { NotRegularFileError, PidFile, waitForRelease, type PidFileAcquire } from './pidfile';
 import { setNoNewPrivileges, setChildSubreaper } from './prctl';
 import { getrlimit, setrlimit } from './rlimit';
 import { chroot as chrootTo, dup2, getpgid, pipe } from './session';
@@ -283,31 +283,32 @@ function acquirePidFile(plan: Plan, res: Resources): void {
   if (lst !== undefined && !lst.isFile()) {
     throw new StartError(`PID file '${path}' is not a regular file (pidFile); remove it or choose another path`);
   }
-  let result;
-  try {
-    result = PidFile.acquire(path);
-  } catch (err) {
-    if (err instanceof NotRegularFileError) {
-      throw new StartError(`PID file '${path}' is not a regular file (pidFile); remove it or choose another path`);
+  // The holder writes its daemon's pid right after it forks; until then the file is empty.
+  // Wait for the pid while the lock stays held (a loaded machine may take seconds); if the
+  // holder gives up meanwhile, the lock is free and we try again.
+  const deadline = Date.now() + 10_000;
+  let result: PidFileAcquire;
+  for (;;) {
+    try {
+      result = PidFile.acquire(path);
+    } catch (err) {
+      if (err instanceof NotRegularFileError) {
+        throw new StartError(`PID file '${path}' is not a regular file (pidFile); remove it or choose another path`);
+      }
+      const code = (err as NodeJS.ErrnoException).code;
+      const hint =
+        code === 'ENOENT'
+          ? 'its directory does not exist; create it or choose another path'
+          : code === 'EACCES' || code === 'EPERM' || code === 'EROFS'
+            ? 'its directory is not writable by this user; run as root or choose another path'
+            : 'choose another path';
+      throw new StartError(`cannot open PID file (pidFile): ${describeError(err)}; ${hint}`);
     }
-    const code = (err as NodeJS.ErrnoException).code;
-    const hint =
-      code === 'ENOENT'
-        ? 'its directory does not exist; create it or choose another path'
-        : code === 'EACCES' || code === 'EPERM' || code === 'EROFS'
-          ? 'its directory is not writable by this user; run as root or choose another path'
-          : 'choose another path';
-    throw new StartError(`cannot open PID file (pidFile): ${describeError(err)}; ${hint}`);
-  }
-  if (!result.acquired) {
-    let pid = result.pid;
-    // The holder writes the pid right after it forks: give it a moment.
-    const deadline = Date.now() + 1000;
-    while (pid === null && Date.now() < deadline) {
-      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 10);
-      pid = PidFile.read(path);
+    if (result.acquired) break;
+    if (result.pid !== null || Date.now() > deadline) {
+      throw new DaemonizeError(`${plan.name} already running (pid ${result.pid ?? 'unknown'})`, 3, true);
     }
-    throw new DaemonizeError(`${plan.name} already running (pid ${pid ?? 'unknown'})`, 3, true);
+    Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 20);
   }
   res.pidFile = result.pidFile;
   if (result.stalePid !== null) {

@@ -52,7 +52,9 @@ export class PidFile {
           closeSync(fd);
           continue;
         }
-        const stalePid = st.size > 0 ? PidFile.read(path) : null;
+        // We hold the lock, so nobody is writing: any number in it is the dead holder's.
+        const text = st.size > 0 ? readFileSync(path, 'utf8').trim() : '';
+        const stalePid = /^\d+$/.test(text) ? Number(text) : null;
         // Emptied at once: a concurrent launcher that loses the race must not read the dead
         // pid and report it as running; it waits for ours instead.
         if (st.size > 0) ftruncateSync(fd, 0);
@@ -73,11 +75,12 @@ export class PidFile {
     return new PidFile(path, fd);
   }
 
-  /** The pid written in `path`, or null when it is missing, empty or not a number. */
+  /** The pid written in `path`, or null when it is missing, empty, partly written or not a number. */
   static read(path: string): number | null {
     try {
-      const text = readFileSync(path, 'utf8').trim();
-      return /^\d+$/.test(text) ? Number(text) : null;
+      // Only a complete line counts: "12" may be the start of "1234\n" being written.
+      const text = readFileSync(path, 'utf8');
+      return /^\d+\n$/.test(text) ? Number(text) : null;
     } catch {
       return null;
     }
