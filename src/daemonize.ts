@@ -194,8 +194,9 @@ async function launch(plan: Plan): Promise<never> {
 
   let outcome: Outcome;
   try {
-    // Written now, so a concurrent launcher can name the pid in "already running".
-    res.pidFile?.write(pid);
+    // Written now, so a concurrent launcher can name the pid in "already running". Not
+    // fsynced: the daemon writes it again, durably, before it serves.
+    res.pidFile?.write(pid, false);
     outcome = { kind: 'pending' };
   } catch (err) {
     outcome = { kind: 'error', message: `cannot write the PID file: ${describeError(err)}` };
@@ -249,8 +250,7 @@ function checkCanDrop(plan: Plan): void {
 
 /** What the daemon must agree on with its launcher; a mismatch means options that vary. */
 function planDigest(plan: Plan): string {
-  const { name, ...rest } = plan;
-  void name;
+  const { name: _name, ...rest } = plan;
   // FNV-1a: a mismatch check, not a secret, and node:crypto would cost startup time twice.
   let h = 0x811c9dc5;
   for (const ch of JSON.stringify(rest)) h = Math.imul(h ^ ch.charCodeAt(0), 0x01000193) >>> 0;
@@ -277,11 +277,12 @@ function acquirePidFile(plan: Plan, res: Resources): void {
   } catch {
     lst = undefined;
   }
+  const notRegular = () => new StartError(`PID file '${path}' is not a regular file (pidFile); remove it or choose another path`);
   if (lst?.isSymbolicLink()) {
     throw new StartError(`PID file '${path}' is a symbolic link (pidFile); give the real path, links are never followed`);
   }
   if (lst !== undefined && !lst.isFile()) {
-    throw new StartError(`PID file '${path}' is not a regular file (pidFile); remove it or choose another path`);
+    throw notRegular();
   }
   // The holder writes its daemon's pid right after it forks; until then the file is empty.
   // Wait for the pid while the lock stays held (a loaded machine may take seconds); if the
@@ -293,7 +294,7 @@ function acquirePidFile(plan: Plan, res: Resources): void {
       result = PidFile.acquire(path);
     } catch (err) {
       if (err instanceof NotRegularFileError) {
-        throw new StartError(`PID file '${path}' is not a regular file (pidFile); remove it or choose another path`);
+        throw notRegular();
       }
       const code = (err as NodeJS.ErrnoException).code;
       const hint =
@@ -581,7 +582,6 @@ function runInForeground(plan: Plan): Daemon {
     res.closeFds();
     const activated = systemdListeners();
     listeners = activated.length > 0 ? activated : bindListeners(plan, res);
-    applyRlimits(plan);
     prepareProcess(plan, res.pidFile);
   } catch (err) {
     res.abandon();
@@ -614,13 +614,9 @@ function runInForeground(plan: Plan): Daemon {
 
 /** Steps 9 to 12 of the start order, in this process. */
 function prepareProcess(plan: Plan, pidFile: PidFile | null): void {
-  for (const [name, limit] of plan.rlimits) {
-    try {
-      setrlimit(name, limit);
-    } catch (err) {
-      throw new StartError(`rlimits.${name}: ${describeError(err)}`);
-    }
-  }
+  // Again in the daemon, though inherited from the launcher: Node raises the soft nofile
+  // limit to the hard one at startup.
+  applyRlimits(plan);
   // By descriptor, never by path: the path may have been swapped for a symlink since the
   // launcher opened it (O_NOFOLLOW), and chown(2) would follow it as root.
   const creds = plan.credentials;

@@ -86,11 +86,11 @@ export class PidFile {
     }
   }
 
-  /** Replaces the contents with `pid\n`, durably. */
-  write(pid: number): void {
+  /** Replaces the contents with `pid\n` (fsynced unless `durable` is false). */
+  write(pid: number, durable = true): void {
     ftruncateSync(this.fd, 0);
     writeSync(this.fd, `${pid}\n`, 0);
-    fsyncSync(this.fd);
+    if (durable) fsyncSync(this.fd);
   }
 
   /** True while `path` is still the file this lock is on. */
