@@ -16,6 +16,9 @@ export type PidFileAcquire =
   | { acquired: false; pid: number | null };
 
 export class PidFile {
+  // Once closed, the descriptor number may belong to another file: never touch it again.
+  private closed = false;
+
   private constructor(
     public path: string,
     readonly fd: number,
@@ -110,6 +113,7 @@ export class PidFile {
    * the next start finds it unlocked and replaces it.
    */
   remove(): void {
+    if (this.closed) return;
     try {
       if (this.isOurs()) {
         try {
@@ -125,6 +129,8 @@ export class PidFile {
 
   /** Releases the lock (for this descriptor) without touching the file. */
   close(): void {
+    if (this.closed) return;
+    this.closed = true;
     try {
       closeSync(this.fd);
     } catch {
