@@ -43,6 +43,10 @@ export interface DaemonizeOptions {
   listen?: ListenOptions[];
   /** How long the launcher waits for ready() (default 30 000 ms). */
   readyTimeout?: number;
+  /** How long the shutdown hooks may take together before a forced exit (default 10 000 ms). */
+  shutdownTimeout?: number;
+  /** Exit code after an uncaught exception or unhandled rejection once ready (default 1). */
+  errorExitCode?: number;
   /** Do not fork: for debugging, containers and supervisors. */
   foreground?: boolean;
   /** PR_SET_NO_NEW_PRIVS (Linux). */
@@ -76,13 +80,15 @@ export interface Plan {
   rlimits: [string, Partial<Rlimit>][];
   listen: ListenPlan[];
   readyTimeout: number;
+  shutdownTimeout: number;
+  errorExitCode: number;
   foreground: boolean;
   env: Record<string, string>;
 }
 
 const KNOWN = new Set([
   'pidFile', 'logFile', 'stdout', 'stderr', 'cwd', 'umask', 'user', 'group', 'rlimits', 'listen', 'readyTimeout',
-  'foreground', 'noNewPrivileges', 'chroot', 'env', 'pidFileOwner', 'name',
+  'shutdownTimeout', 'errorExitCode', 'foreground', 'noNewPrivileges', 'chroot', 'env', 'pidFileOwner', 'name',
 ]);
 
 function path(value: unknown, option: string): string | undefined {
@@ -97,6 +103,14 @@ function bool(value: unknown, option: string): boolean {
   if (value === undefined) return false;
   if (typeof value !== 'boolean') throw new OptionError(`${option} must be true or false, got ${JSON.stringify(value)}`);
   return value;
+}
+
+function milliseconds(value: unknown, option: string, fallback: number): number {
+  const ms = value ?? fallback;
+  if (typeof ms !== 'number' || !(ms > 0) || ms > 2 ** 31 - 1) {
+    throw new OptionError(`${option} must be a positive number of milliseconds, got ${JSON.stringify(value)}`);
+  }
+  return ms;
 }
 
 function identity<T>(fn: () => T): T {
@@ -183,9 +197,11 @@ export function resolveOptions(o: DaemonizeOptions, name: string): Plan {
     });
   }
 
-  const readyTimeout = o.readyTimeout ?? 30_000;
-  if (typeof readyTimeout !== 'number' || !(readyTimeout > 0) || readyTimeout > 2 ** 31 - 1) {
-    throw new OptionError(`readyTimeout must be a positive number of milliseconds, got ${JSON.stringify(o.readyTimeout)}`);
+  const readyTimeout = milliseconds(o.readyTimeout, 'readyTimeout', 30_000);
+  const shutdownTimeout = milliseconds(o.shutdownTimeout, 'shutdownTimeout', 10_000);
+  const errorExitCode = o.errorExitCode ?? 1;
+  if (!Number.isInteger(errorExitCode) || errorExitCode < 1 || errorExitCode > 255) {
+    throw new OptionError(`errorExitCode must be an integer from 1 to 255, got ${JSON.stringify(o.errorExitCode)}`);
   }
 
   const env: Record<string, string> = {};
@@ -218,6 +234,8 @@ export function resolveOptions(o: DaemonizeOptions, name: string): Plan {
     rlimits,
     listen,
     readyTimeout,
+    shutdownTimeout,
+    errorExitCode,
     foreground: bool(o.foreground, 'foreground'),
     env,
   };

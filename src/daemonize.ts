@@ -12,14 +12,20 @@ import { basename, extname, join } from 'node:path';
 import { DaemonizeError, describeError, StartError } from './daemonize-errors';
 import { resolveOptions, type DaemonizeOptions, type Plan } from './daemonize-options';
 import { setCloseOnExec } from './flock';
-import { dropPrivileges } from './privileges';
+import { dropPrivileges, processIdentity } from './privileges';
+import type { Credentials } from './identity';
 import { NotRegularFileError, PidFile, waitForRelease, type PidFileAcquire } from './pidfile';
 import { setNoNewPrivileges, setChildSubreaper } from './prctl';
 import { getrlimit, setrlimit } from './rlimit';
 import { chroot as chrootTo, dup2, getpgid, pipe } from './session';
 import { listenTcp, listenUnix } from './socket';
 import { reap, spawnDaemon, type ExitStatus } from './spawn';
-import { systemdListeners, notify, underSystemd } from './systemd';
+import { logEvent, setEventLogName } from './event-log';
+import { handleLogReopenSignal, setLogFiles } from './log-files';
+import { handleReloadSignal } from './reload';
+import { atFinalExit, configureShutdown, handleFatalErrors, handleShutdownSignals } from './shutdown';
+import { listenFds, tellSystemd, underSystemd } from './systemd';
+import { startWatchdog } from './watchdog';
 
 export type { DaemonizeOptions } from './daemonize-options';
 export { DaemonizeError } from './daemonize-errors';
@@ -551,16 +557,18 @@ function becomeDaemon(plan: Plan, markerText: string): Daemon {
   } catch (err) {
     return fail(err);
   }
-  installExitCleanup(pidFile);
+  startLifecycle(plan, pidFile);
   return {
     pid: process.pid,
     listeners: marker.listeners,
     foreground: false,
     ready() {
+      if (readyFd === null) return;
       clearTimeout(deadline);
       report({ ready: process.pid });
-      if (readyFd !== null) closeSync(readyFd);
+      closeSync(readyFd);
       readyFd = null;
+      becameReady();
     },
     fail,
   };
@@ -580,7 +588,7 @@ function runInForeground(plan: Plan): Daemon {
     if (stdout !== undefined) dup2(stdout, 1);
     if (stderr !== undefined) dup2(stderr, 2);
     res.closeFds();
-    const activated = systemdListeners();
+    const activated = listenFds();
     listeners = activated.length > 0 ? activated : bindListeners(plan, res);
     prepareProcess(plan, res.pidFile);
   } catch (err) {
@@ -588,7 +596,7 @@ function runInForeground(plan: Plan): Daemon {
     return exitWith(plan.name, err, 1);
   }
   const pidFile = res.pidFile;
-  installExitCleanup(pidFile);
+  startLifecycle(plan, pidFile);
   let isReady = false;
   return {
     pid: process.pid,
@@ -597,13 +605,8 @@ function runInForeground(plan: Plan): Daemon {
     ready() {
       if (isReady) return;
       isReady = true;
-      let notified = false;
-      try {
-        notified = notify({ READY: '1', MAINPID: String(process.pid) });
-      } catch (err) {
-        say(2, `${plan.name}: warning: cannot notify systemd (NOTIFY_SOCKET): ${describeError(err)}\n`);
-      }
-      if (!notified) say(1, `${plan.name} started (pid ${process.pid})\n`);
+      if (!tellSystemd({ READY: '1', MAINPID: String(process.pid) })) say(1, `${plan.name} started (pid ${process.pid})\n`);
+      becameReady();
     },
     fail(err: unknown): never {
       pidFile?.remove();
@@ -642,7 +645,11 @@ function prepareProcess(plan: Plan, pidFile: PidFile | null): void {
   } catch (err) {
     throw new StartError(`cannot enter cwd (cwd): ${describeError(err)}`);
   }
-  if (creds !== undefined) {
+  if (creds !== undefined && alreadyIs(creds)) {
+    // Started as that user already (systemd's User=): nothing to drop, and as a non-root
+    // process setgroups(2) would fail with EPERM.
+    if (plan.noNewPrivileges) setNoNewPrivileges();
+  } else if (creds !== undefined) {
     try {
       dropPrivileges({ uid: creds.uid, gid: creds.gid, groups: creds.groups, noNewPrivileges: plan.noNewPrivileges });
     } catch (err) {
@@ -653,15 +660,40 @@ function prepareProcess(plan: Plan, pidFile: PidFile | null): void {
   }
 }
 
-function installExitCleanup(pidFile: PidFile | null): void {
-  if (pidFile !== null) process.on('exit', () => pidFile.remove());
-  // A clean stop by signal runs the exit handlers (Node's default would skip them), unless
-  // the program handles the signal itself.
-  for (const signal of ['SIGTERM', 'SIGINT'] as const) {
-    const handler = () => {
-      if (process.listenerCount(signal) === 1) process.exit(0);
-    };
-    process.on(signal, handler);
+/** This (non-root) process has exactly these ids and groups. */
+function alreadyIs(creds: Credentials): boolean {
+  if (process.geteuid?.() === 0) return false;
+  const me = processIdentity();
+  const sorted = (ids: number[]) => [...new Set(ids)].sort((a, b) => a - b).join(',');
+  return (
+    me.uid.every((id) => id === creds.uid) && me.gid.every((id) => id === creds.gid) && sorted(me.groups) === sorted(creds.groups)
+  );
+}
+
+/**
+ * From here on the process is the service: lifecycle events are logged, SIGTERM/SIGINT run
+ * the shutdown hooks, SIGHUP the reload hooks, SIGUSR2 reopens the logs, and the PID file is
+ * released last on the way out.
+ */
+function startLifecycle(plan: Plan, pidFile: PidFile | null): void {
+  setEventLogName(plan.name);
+  configureShutdown({ timeout: Math.ceil(plan.shutdownTimeout), errorExitCode: plan.errorExitCode });
+  setLogFiles(plan.stdoutPath, plan.stderrPath, plan.chroot);
+  if (pidFile !== null) {
+    atFinalExit(() => pidFile.remove());
+    // Also when the program calls process.exit() itself.
+    process.on('exit', () => pidFile.remove());
   }
+  handleShutdownSignals();
+  handleReloadSignal();
+  handleLogReopenSignal();
+  logEvent(plan.credentials === undefined ? 'started' : `started as ${plan.credentials.user}`);
+}
+
+/** ready() in either mode: the watchdog starts, and uncaught errors now mean shutdown. */
+function becameReady(): void {
+  logEvent('ready');
+  startWatchdog();
+  handleFatalErrors();
 }
 

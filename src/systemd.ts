@@ -1,20 +1,30 @@
-// The parts of systemd's protocols daemonize() needs: knowing we were started by systemd,
-// taking socket-activated listeners (sd_listen_fds(3)) and reporting readiness
-// (sd_notify(3)). No libsystemd: the protocols are environment variables and a datagram.
+// systemd's protocols without libsystemd: they are environment variables and a datagram.
+// Detection (DESIGN.md fact 5), socket activation (sd_listen_fds(3)) and notification
+// (sd_notify(3)). The watchdog timer is in watchdog.ts.
 import { sendDatagram } from './datagram';
 import { setCloseOnExec } from './flock';
+import { invalidValue } from './errors';
+import { errorText, logEvent } from './event-log';
+import { validateObject, validateString } from './validate';
 
 /** systemd started this process (as a service, or with a notify or activation socket). */
 export function underSystemd(env: NodeJS.ProcessEnv = process.env): boolean {
   return Boolean(env.NOTIFY_SOCKET || env.LISTEN_PID || env.LISTEN_FDS || env.INVOCATION_ID);
 }
 
+export interface ActivatedSocket {
+  fd: number;
+  /** From LISTEN_FDNAMES (FileDescriptorName= in the .socket unit), when given. */
+  name?: string;
+}
+
 /**
  * Sockets passed by socket activation: fds 3 .. 3 + LISTEN_FDS - 1, only when LISTEN_PID is
- * this process. They are made close-on-exec and the variables are removed, so children do
- * not take them for their own.
+ * this process (sd_listen_fds(3)). They are made close-on-exec and LISTEN_PID, LISTEN_FDS and
+ * LISTEN_FDNAMES are removed, so children do not take them for their own. A second call
+ * returns [].
  */
-export function systemdListeners(): { fd: number; name?: string }[] {
+export function listenFds(): ActivatedSocket[] {
   const env = process.env;
   if (env.LISTEN_PID === undefined || Number(env.LISTEN_PID) !== process.pid) return [];
   const count = Number(env.LISTEN_FDS);
@@ -23,7 +33,7 @@ export function systemdListeners(): { fd: number; name?: string }[] {
   delete env.LISTEN_FDS;
   delete env.LISTEN_FDNAMES;
   if (!Number.isInteger(count) || count <= 0) return [];
-  const out: { fd: number; name?: string }[] = [];
+  const out: ActivatedSocket[] = [];
   for (let i = 0; i < count; i++) {
     setCloseOnExec(3 + i);
     out.push(names[i] ? { fd: 3 + i, name: names[i] } : { fd: 3 + i });
@@ -31,13 +41,44 @@ export function systemdListeners(): { fd: number; name?: string }[] {
   return out;
 }
 
-/** Sends `KEY=value` lines to NOTIFY_SOCKET. False (and nothing sent) when it is unset. */
-export function notify(fields: Record<string, string>): boolean {
+/**
+ * Sends `KEY=value` lines to NOTIFY_SOCKET (a path, or `@name` for an abstract socket), as
+ * sd_notify(3) does. Returns false, sending nothing, when NOTIFY_SOCKET is unset. Throws a
+ * SystemError when the socket cannot be reached.
+ */
+export function notify(fields: Record<string, string | number>): boolean {
+  validateObject(fields, 'fields');
+  const lines: string[] = [];
+  for (const [key, value] of Object.entries(fields)) {
+    if (!/^[A-Z_][A-Z0-9_]*$/.test(key)) throw invalidValue('fields', key, 'has a name that is not upper-case letters, digits and _');
+    // One assignment per line: a newline in a value would smuggle in another field.
+    const text = validateString(typeof value === 'number' ? String(value) : value, `fields.${key}`);
+    if (text.includes('\n')) throw invalidValue(`fields.${key}`, text, 'must be on one line');
+    lines.push(`${key}=${text}`);
+  }
   const socket = process.env.NOTIFY_SOCKET;
   if (!socket) return false;
-  const text = Object.entries(fields)
-    .map(([k, v]) => `${k}=${v}`)
-    .join('\n');
-  sendDatagram(socket, `${text}\n`);
+  // The same bytes as systemd-notify(1): one KEY=value per line, no trailing newline.
+  sendDatagram(socket, lines.join('\n'));
   return true;
+}
+
+/** STATUS=: the one-line status `systemctl status` shows. False when NOTIFY_SOCKET is unset. */
+export function status(text: string): boolean {
+  return notify({ STATUS: validateString(text, 'text').replace(/\n/g, ' ') });
+}
+
+/** CLOCK_MONOTONIC in microseconds, for RELOADING=1's MONOTONIC_USEC= (libuv's hrtime). */
+export function monotonicUsec(): bigint {
+  return process.hrtime.bigint() / 1000n;
+}
+
+/** notify() for lifecycle events: a failure is logged as an event line, never thrown. */
+export function tellSystemd(fields: Record<string, string>): boolean {
+  try {
+    return notify(fields);
+  } catch (err) {
+    logEvent(`cannot notify systemd (NOTIFY_SOCKET=${process.env.NOTIFY_SOCKET}): ${errorText(err)}`);
+    return false;
+  }
 }

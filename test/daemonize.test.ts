@@ -149,7 +149,7 @@ describe('the daemon daemonize() starts', () => {
     const r = await launch({ logFile, env: { APP_MODE: 'test' } }, 'serve', {}, ['--max-old-space-size=123']);
     expect(r.code).toBe(0);
     pc.track(r.pid!);
-    expect(readFileSync(logFile, 'utf8')).toBe('umask 22 APP_MODE=test\n');
+    expect(readFileSync(logFile, 'utf8')).toMatch(/^\S+Z daemon\[\d+\]: started\numask 22 APP_MODE=test\n/);
     expect(readFileSync(`/proc/${r.pid}/cmdline`, 'utf8').split('\0')).toContain('--max-old-space-size=123');
   });
 });
@@ -204,8 +204,11 @@ describe('without forking', () => {
       fixture('daemon.mjs'),
       JSON.stringify({ name: 'fg', pidFile, logFile, foreground: true, umask: 0o077, env: { APP_MODE: 'fg' } }),
     ]);
-    await waitFor('started', () => existsSync(logFile) && readFileSync(logFile, 'utf8').includes('started'));
-    expect(readFileSync(logFile, 'utf8')).toBe(`umask 77 APP_MODE=fg\nfg started (pid ${child.pid})\n`);
+    await waitFor('ready', () => existsSync(logFile) && readFileSync(logFile, 'utf8').includes('ready'));
+    // stdout and stderr both go to the log file, with the lifecycle events among them.
+    expect(readFileSync(logFile, 'utf8')).toMatch(
+      new RegExp(`^\\S+Z fg\\[${child.pid}\\]: started\\numask 77 APP_MODE=fg\\nfg started \\(pid ${child.pid}\\)\\n\\S+Z fg\\[${child.pid}\\]: ready\\n$`),
+    );
     expect(readFileSync(pidFile, 'utf8')).toBe(`${child.pid}\n`);
     expect(locked(pidFile)).toBe(true);
     expect(procStat(child.pid!).ppid).toBe(process.pid);
@@ -241,6 +244,23 @@ describe('without forking', () => {
     expect(procStat(child.pid!).ppid).toBe(process.pid);
   });
 
+  rootIt('started as the user already (systemd User=): user names it, nothing to drop, it serves', async () => {
+    const pidFile = fresh('as-user.pid');
+    chmodSync(tmp(), 0o1777); // like /run/myapp owned by the service: nobody may write here
+    const child = pc.start('setpriv', ['--reuid=65534', '--regid=65534', '--init-groups', '--',
+      process.execPath, fixture('daemon.mjs'), JSON.stringify({ name: 'asuser', pidFile, user: 'nobody', noNewPrivileges: true })], {
+      env: { ...process.env, INVOCATION_ID: '0123456789abcdef0123456789abcdef' },
+    });
+    let out = '';
+    child.stdout!.on('data', (d) => (out += d));
+    await waitFor('started', () => out.includes('started'));
+    expect(out).toBe(`asuser started (pid ${child.pid})\n`);
+    const status = procStatus(child.pid!);
+    expect(status.Uid).toBe('65534\t65534\t65534\t65534');
+    expect(status.NoNewPrivs).toBe('1');
+    expect(readFileSync(pidFile, 'utf8')).toBe(`${child.pid}\n`);
+  });
+
   it('under systemd (NOTIFY_SOCKET): does not fork and sends READY=1 with MAINPID', async () => {
     const notifySocket = fresh('notify.sock');
     const fd = bindDatagram(notifySocket);
@@ -249,7 +269,7 @@ describe('without forking', () => {
         env: { ...process.env, NOTIFY_SOCKET: notifySocket },
       });
       const msg = await waitFor('READY=1', () => receiveDatagram(fd) ?? undefined);
-      expect(msg.toString()).toBe(`READY=1\nMAINPID=${child.pid}\n`);
+      expect(msg.toString()).toBe(`READY=1\nMAINPID=${child.pid}`);
       expect(procStat(child.pid!).ppid).toBe(process.pid);
     } finally {
       closeSync(fd);

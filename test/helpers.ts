@@ -2,12 +2,12 @@
 // control (this worker is a child subreaper, so daemons become our children and are reaped
 // here), temporary directories, and root-only tests that say why they were skipped.
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync } from 'node:fs';
+import { closeSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync } from 'node:fs';
 import { get } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, it } from 'vitest';
-import { reap, setChildSubreaper } from '../src/index';
+import { listenTcp, reap, setChildSubreaper } from '../src/index';
 
 export const root = join(__dirname, '..');
 export const fixture = (name: string) => join(__dirname, 'fixtures', name);
@@ -75,10 +75,10 @@ export function ourChildren(filter: (s: Stat) => boolean = () => true): number[]
 /** Pids of this process's children that are zombies. */
 export const zombieChildren = () => ourChildren((s) => s.state === 'Z');
 
-export async function waitFor<T>(what: string, fn: () => T | undefined | false, timeoutMs = 10_000): Promise<T> {
+export async function waitFor<T>(what: string, fn: () => T | undefined | false | Promise<T | undefined | false>, timeoutMs = 10_000): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
-    const v = fn();
+    const v = await fn();
     if (v !== undefined && v !== false) return v;
     if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 10));
@@ -193,4 +193,17 @@ export function httpGet(port: number): Promise<string> {
       res.on('end', () => resolve(body));
     }).on('error', reject);
   });
+}
+
+/** A TCP port free right now on host (the first free one from `from`, if given). */
+export function freePort(host = '127.0.0.1', from?: number): number {
+  for (let port = from ?? 0; ; port++) {
+    try {
+      const l = listenTcp({ host, port });
+      closeSync(l.fd);
+      return l.port;
+    } catch {
+      if (from === undefined) throw new Error('no free port');
+    }
+  }
 }

@@ -14,8 +14,13 @@ export interface Launch {
 }
 
 export function launch(options: object, behavior = 'serve', spawnOptions: SpawnOptions = {}, execArgv: string[] = []): Promise<Launch> {
+  return launchFixture('daemon.mjs', [JSON.stringify(options), behavior], spawnOptions, execArgv);
+}
+
+/** Runs a fixture the way a user starts a program, and resolves when that process exits. */
+export function launchFixture(name: string, args: string[], spawnOptions: SpawnOptions = {}, execArgv: string[] = []): Promise<Launch> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [...execArgv, fixture('daemon.mjs'), JSON.stringify(options), behavior], {
+    const child = spawn(process.execPath, [...execArgv, fixture(name), ...args], {
       stdio: ['ignore', 'pipe', 'pipe'],
       ...spawnOptions,
     });

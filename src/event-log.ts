@@ -1,0 +1,37 @@
+// Lifecycle events (started, ready, reloading, stopping, hook timings...) as one line each on
+// stderr, which is the log file in a daemon and the journal under systemd:
+//   2026-11-22T06:40:00.123Z myapp[1234]: stopping (SIGTERM)
+// Synchronous writes, so the last lines before process.exit() are never lost.
+import { writeSync } from 'node:fs';
+import { basename, extname } from 'node:path';
+
+let serviceName: string | undefined;
+
+/** The name in event lines (daemonize() sets it; default: the script's base name). */
+export function setEventLogName(name: string): void {
+  serviceName = name;
+}
+
+function currentName(): string {
+  if (serviceName === undefined) {
+    const script = process.argv[1] ?? process.argv0;
+    serviceName = basename(script, extname(script)) || 'node';
+  }
+  return serviceName;
+}
+
+/** Writes one event line to stderr. Never throws: a closed stderr must not stop a shutdown. */
+export function logEvent(text: string): void {
+  const line = `${new Date().toISOString()} ${currentName()}[${process.pid}]: ${text}\n`;
+  try {
+    writeSync(2, line);
+  } catch {
+    // stderr closed or full (EAGAIN on a non-blocking pipe): the event is dropped, not fatal
+  }
+}
+
+/** An error with its stack, for one event line (the stack follows on the next lines). */
+export function errorText(err: unknown): string {
+  if (err instanceof Error) return err.stack ?? `${err.name}: ${err.message}`;
+  return `non-error value thrown: ${String(err)}`;
+}

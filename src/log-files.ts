@@ -1,0 +1,104 @@
+// Reopening the log files after rotation (logrotate's `create` mode, newsyslog, or a rename
+// by hand): open the path again and point fds 1 and 2 at it with dup2(2). Everything that
+// writes to stdout and stderr (console.log, process.stdout, children started afterwards)
+// follows at once. Each write(2) lands whole in either the old file or the new one: no line
+// is lost or written twice.
+import { closeSync, fchmodSync, fchownSync, fstatSync, openSync, constants as fsConstants } from 'node:fs';
+import { errorText, logEvent } from './event-log';
+import { dup2 } from './session';
+
+interface LogTarget {
+  /** The path to reopen (inside the chroot when there is one), or null if unreachable. */
+  path: string | null;
+  /** The path as configured, for messages. */
+  shown: string;
+  fds: (1 | 2)[];
+}
+
+let targets: LogTarget[] = [];
+
+/**
+ * Set by daemonize(): which files fds 1 and 2 were opened on. With a chroot, paths outside the
+ * new root cannot be reopened (reopenLogs() says so).
+ */
+export function setLogFiles(stdoutPath: string | undefined, stderrPath: string | undefined, chrootDir?: string): void {
+  const reachable = (p: string): string | null => {
+    if (chrootDir === undefined) return p;
+    return p.startsWith(`${chrootDir.replace(/\/+$/, '')}/`) ? p.slice(chrootDir.replace(/\/+$/, '').length) : null;
+  };
+  targets = [];
+  if (stdoutPath !== undefined) targets.push({ path: reachable(stdoutPath), shown: stdoutPath, fds: [1] });
+  if (stderrPath !== undefined) {
+    if (stderrPath === stdoutPath) targets[0].fds.push(2);
+    else targets.push({ path: reachable(stderrPath), shown: stderrPath, fds: [2] });
+  }
+}
+
+/** The log files reopenLogs() would reopen. */
+export function logFiles(): string[] {
+  return targets.map((t) => t.shown);
+}
+
+function openAgain(target: LogTarget): number {
+  if (target.path === null) {
+    const err = new Error(`cannot reopen '${target.shown}': it is outside the chroot`) as NodeJS.ErrnoException;
+    err.code = 'ENOENT';
+    throw err;
+  }
+  const flags = fsConstants.O_WRONLY | fsConstants.O_APPEND | fsConstants.O_NOFOLLOW;
+  try {
+    // Created here (nobody made it yet): same owner and mode as the file it replaces, whatever
+    // our umask, like logrotate's `create` would.
+    const fd = openSync(target.path, flags | fsConstants.O_CREAT | fsConstants.O_EXCL, 0o600);
+    const old = fstatSync(target.fds[0]);
+    fchmodSync(fd, old.mode & 0o7777);
+    const now = fstatSync(fd);
+    if (now.uid !== old.uid || now.gid !== old.gid) {
+      try {
+        fchownSync(fd, old.uid, old.gid);
+      } catch {
+        // Only root may give a file away; then it stays ours, which is who writes to it.
+      }
+    }
+    return fd;
+  } catch (err) {
+    // Already there (logrotate's `create` made it, with the owner and mode it was told): use it.
+    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+    return openSync(target.path, flags);
+  }
+}
+
+/**
+ * Reopens the log files daemonize() opened and points stdout/stderr at the new files.
+ * Returns the paths reopened ([] when daemonize() opened none). Throws the first error; the
+ * files not reopened keep receiving output.
+ */
+export function reopenLogs(): string[] {
+  const done: string[] = [];
+  for (const target of targets) {
+    const fd = openAgain(target);
+    try {
+      for (const to of target.fds) dup2(fd, to);
+    } finally {
+      closeSync(fd);
+    }
+    done.push(target.shown);
+  }
+  return done;
+}
+
+let signalHandled = false;
+
+/** SIGUSR2 runs reopenLogs() (Node keeps SIGUSR1 for its inspector). */
+export function handleLogReopenSignal(): void {
+  if (signalHandled) return;
+  signalHandled = true;
+  process.on('SIGUSR2', () => {
+    try {
+      const paths = reopenLogs();
+      logEvent(paths.length > 0 ? `reopened ${paths.join(' and ')}` : 'SIGUSR2: no log files to reopen');
+    } catch (err) {
+      logEvent(`cannot reopen logs: ${errorText(err)}; still writing to the previous files`);
+    }
+  });
+}

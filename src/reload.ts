@@ -1,0 +1,76 @@
+// Reload without a restart: SIGHUP (or reload()) runs the reload hooks in registration order,
+// in the same process, keeping the pid and the listening sockets. systemd is told RELOADING=1
+// with MONOTONIC_USEC= before the hooks and READY=1 after, which Type=notify-reload needs.
+// A hook that fails is logged and ends this reload: the daemon keeps serving with what it
+// had (a hook should only swap in new state once it has fully built it).
+import { errorText, logEvent } from './event-log';
+import { hookName, isStopping } from './shutdown';
+import { monotonicUsec, tellSystemd } from './systemd';
+
+export type ReloadHook = () => unknown;
+
+const hooks: { fn: ReloadHook; name: string }[] = [];
+let running: Promise<boolean> | null = null;
+let queued: Promise<boolean> | null = null;
+let signalHandled = false;
+
+/** Registers a reload hook and starts handling SIGHUP. Returns a function that unregisters it. */
+export function onReload(fn: ReloadHook, name?: string): () => void {
+  const hook = { fn, name: hookName(fn, name, hooks.length + 1) };
+  hooks.push(hook);
+  handleReloadSignal();
+  return () => {
+    const i = hooks.indexOf(hook);
+    if (i >= 0) hooks.splice(i, 1);
+  };
+}
+
+/**
+ * Runs the reload hooks; resolves true when all succeeded. A request during a reload runs
+ * once more after it (requests in the meantime share that run). Ignored while stopping.
+ */
+export function reload(): Promise<boolean> {
+  if (isStopping()) {
+    logEvent('reload ignored: stopping');
+    return Promise.resolve(false);
+  }
+  if (running === null) {
+    running = runReload().finally(() => {
+      running = null;
+    });
+    return running;
+  }
+  queued ??= running.then(() => {
+    queued = null;
+    return reload();
+  });
+  return queued;
+}
+
+/** SIGHUP runs reload(); without this, Node's default for SIGHUP is to exit. */
+export function handleReloadSignal(): void {
+  if (signalHandled) return;
+  signalHandled = true;
+  process.on('SIGHUP', () => void reload());
+}
+
+async function runReload(): Promise<boolean> {
+  const started = performance.now();
+  logEvent('reloading');
+  tellSystemd({ RELOADING: '1', MONOTONIC_USEC: String(monotonicUsec()) });
+  for (const hook of hooks) {
+    const t0 = performance.now();
+    try {
+      await hook.fn();
+      logEvent(`reload hook '${hook.name}' done in ${Math.round(performance.now() - t0)} ms`);
+    } catch (err) {
+      logEvent(`reload hook '${hook.name}' failed: ${errorText(err)}; still running with the previous state`);
+      const first = err instanceof Error ? err.message.split('\n')[0] : String(err);
+      tellSystemd({ READY: '1', STATUS: `reload failed: ${first}` });
+      return false;
+    }
+  }
+  logEvent(`reloaded in ${Math.round(performance.now() - started)} ms`);
+  tellSystemd({ READY: '1' });
+  return true;
+}

@@ -1,0 +1,153 @@
+// Graceful shutdown: SIGTERM or SIGINT (or requestShutdown(), or an uncaught error after
+// ready) runs the shutdown hooks, last registered first, each awaited, under one deadline.
+// A hook that hangs past the deadline, or a second signal, ends the process at once with a
+// non-zero code. The PID file is released last, just before exit.
+import { errorText, logEvent } from './event-log';
+import { invalidType } from './errors';
+import { tellSystemd } from './systemd';
+import { validateInteger, validateString } from './validate';
+
+export type ShutdownHook = (reason: string) => unknown;
+
+interface Hook {
+  fn: ShutdownHook;
+  name: string;
+}
+
+export interface ShutdownOptions {
+  /** Milliseconds for all hooks together (default 10 000). */
+  timeout?: number;
+  /** Exit code after an uncaught exception or unhandled rejection (default 1). */
+  errorExitCode?: number;
+}
+
+const hooks: Hook[] = [];
+const finalSteps: (() => void)[] = [];
+let timeoutMs = 10_000;
+let errorExitCode = 1;
+let stopping = false;
+let signalsHandled = false;
+let errorsHandled = false;
+
+/** Sets the deadline and the exit code for uncaught errors (daemonize() passes its options). */
+export function configureShutdown(options: ShutdownOptions): void {
+  if (options.timeout !== undefined) timeoutMs = validateInteger(options.timeout, 'timeout', 1, 2 ** 31 - 1);
+  if (options.errorExitCode !== undefined) errorExitCode = validateInteger(options.errorExitCode, 'errorExitCode', 1, 255);
+}
+
+export function hookName(fn: (...args: never[]) => unknown, name: unknown, index: number): string {
+  if (typeof fn !== 'function') throw invalidType('fn', 'a function', fn);
+  if (name !== undefined) return validateString(name, 'name');
+  return fn.name || `#${index}`;
+}
+
+/**
+ * Registers a hook for the shutdown path and starts handling SIGTERM and SIGINT. Hooks run
+ * last-registered first; a returned promise is awaited. Returns a function that unregisters it.
+ */
+export function onShutdown(fn: ShutdownHook, name?: string): () => void {
+  const hook = { fn, name: hookName(fn, name, hooks.length + 1) };
+  hooks.push(hook);
+  handleShutdownSignals();
+  return () => {
+    const i = hooks.indexOf(hook);
+    if (i >= 0) hooks.splice(i, 1);
+  };
+}
+
+/**
+ * Starts the shutdown path from code (an admin endpoint, a fatal condition). `reason` is
+ * logged; the process exits with `exitCode` when the hooks are done. Later calls while
+ * stopping are ignored.
+ */
+export function requestShutdown(reason = 'requested', exitCode = 0): void {
+  validateString(reason, 'reason');
+  validateInteger(exitCode, 'exitCode', 0, 255);
+  if (stopping) return;
+  void runShutdown(reason, exitCode);
+}
+
+/** True once the shutdown path has started. */
+export function isStopping(): boolean {
+  return stopping;
+}
+
+/** Internal: a step after the hooks and the "stopped" line, right before exit. */
+export function atFinalExit(step: () => void): void {
+  finalSteps.push(step);
+}
+
+/** SIGTERM and SIGINT start the shutdown path; a second one during it exits at once. */
+export function handleShutdownSignals(): void {
+  if (signalsHandled) return;
+  signalsHandled = true;
+  for (const signal of ['SIGTERM', 'SIGINT'] as const) {
+    process.on(signal, () => {
+      if (!stopping) return void runShutdown(signal, 0);
+      logEvent(`${signal} again during shutdown: exiting now`);
+      exitNow(1);
+    });
+  }
+}
+
+/**
+ * After ready: an uncaught exception or unhandled rejection is logged with its stack and
+ * starts the shutdown path with errorExitCode (at once if already stopping).
+ */
+export function handleFatalErrors(): void {
+  if (errorsHandled) return;
+  errorsHandled = true;
+  const fatal = (kind: string, err: unknown) => {
+    logEvent(`${kind}: ${errorText(err)}`);
+    if (stopping) {
+      logEvent('error during shutdown: exiting now');
+      exitNow(errorExitCode);
+    }
+    void runShutdown(kind, errorExitCode);
+  };
+  process.on('uncaughtException', (err, origin) => fatal(origin === 'unhandledRejection' ? 'unhandled rejection' : 'uncaught exception', err));
+  process.on('unhandledRejection', (reason) => fatal('unhandled rejection', reason));
+}
+
+const since = (t0: number) => Math.round(performance.now() - t0);
+
+async function runShutdown(reason: string, code: number): Promise<void> {
+  stopping = true;
+  const started = performance.now();
+  logEvent(`stopping (${reason})`);
+  tellSystemd({ STOPPING: '1', STATUS: `stopping (${reason})` });
+  let current: Hook | null = null;
+  // Referenced: a hook awaiting something that can never happen must not let the event loop
+  // run dry and exit 0 as if the shutdown had worked.
+  const deadline = setTimeout(() => {
+    logEvent(
+      `shutdown hook '${current?.name}' did not finish within ${timeoutMs} ms (shutdownTimeout); exiting with code ${code || 1}`,
+    );
+    exitNow(code || 1);
+  }, timeoutMs);
+  for (const hook of [...hooks].reverse()) {
+    current = hook;
+    const t0 = performance.now();
+    try {
+      await hook.fn(reason);
+      logEvent(`shutdown hook '${hook.name}' done in ${since(t0)} ms`);
+    } catch (err) {
+      logEvent(`shutdown hook '${hook.name}' failed after ${since(t0)} ms: ${errorText(err)}`);
+      code ||= 1;
+    }
+  }
+  clearTimeout(deadline);
+  logEvent(`stopped in ${since(started)} ms (exit code ${code})`);
+  exitNow(code);
+}
+
+function exitNow(code: number): never {
+  for (const step of finalSteps.splice(0)) {
+    try {
+      step();
+    } catch (err) {
+      logEvent(`while exiting: ${errorText(err)}`);
+    }
+  }
+  process.exit(code);
+}

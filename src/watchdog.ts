@@ -1,0 +1,38 @@
+// systemd's watchdog (WatchdogSec=, sd_watchdog_enabled(3)): while WATCHDOG_USEC is set for
+// this process, send WATCHDOG=1 at half the interval. The keep-alive comes from a plain
+// event-loop timer on purpose: if the loop stalls (a busy loop, a deadlock in a native call),
+// the pings stop and systemd restarts the service, which is the point of a watchdog.
+import { tellSystemd } from './systemd';
+
+let timer: NodeJS.Timeout | null = null;
+let intervalUsec: number | null = null;
+
+/**
+ * Starts the keep-alive if systemd asked for one (WATCHDOG_USEC set, and WATCHDOG_PID unset
+ * or this process). Removes both variables so children do not ping on our behalf. Returns the
+ * ping interval in ms, or null when there is no watchdog. Idempotent.
+ */
+export function startWatchdog(): number | null {
+  if (timer !== null) return intervalUsec! / 2000;
+  const env = process.env;
+  if (intervalUsec === null) {
+    const usec = Number(env.WATCHDOG_USEC);
+    const forUs = env.WATCHDOG_PID === undefined || Number(env.WATCHDOG_PID) === process.pid;
+    if (!env.WATCHDOG_USEC || !Number.isFinite(usec) || usec <= 0 || !forUs) return null;
+    intervalUsec = usec;
+    delete env.WATCHDOG_USEC;
+    delete env.WATCHDOG_PID;
+  }
+  const everyMs = Math.max(1, intervalUsec / 2000);
+  const ping = () => tellSystemd({ WATCHDOG: '1' });
+  ping();
+  // unref: the watchdog alone must not keep a finished program alive.
+  timer = setInterval(ping, everyMs).unref();
+  return everyMs;
+}
+
+/** Stops the keep-alive (systemd will restart the service if the watchdog is still armed). */
+export function stopWatchdog(): void {
+  if (timer !== null) clearInterval(timer);
+  timer = null;
+}

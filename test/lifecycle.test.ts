@@ -1,0 +1,275 @@
+// Inside the daemon: graceful shutdown, reload and log reopening, with real signals, real
+// sockets and real requests against test/fixtures/lifecycle.mjs started through daemonize().
+import { chmodSync, chownSync, existsSync, mkdirSync, readdirSync, readFileSync, readlinkSync, renameSync, statSync, writeFileSync } from 'node:fs';
+import { request, Agent } from 'node:http';
+import { connect } from 'node:net';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { freePort, rootIt, useProcessControl, useTmpDir, waitFor } from './helpers';
+import { launchFixture } from './launch';
+
+const pc = useProcessControl();
+const tmp = useTmpDir();
+let n = 0;
+
+interface Life {
+  pid: number;
+  port: number;
+  pidFile: string;
+  logFile: string;
+  log: () => string;
+}
+
+async function startLife(config: Record<string, unknown> = {}, daemonOptions: Record<string, unknown> = {}): Promise<Life> {
+  const dir = join(tmp(), `life-${++n}`);
+  mkdirSync(dir);
+  const port = freePort();
+  const pidFile = join(dir, 'life.pid');
+  const logFile = join(dir, 'life.log');
+  const daemon = { name: 'life', pidFile, logFile, listen: [{ host: '127.0.0.1', port }], ...daemonOptions };
+  const r = await launchFixture('lifecycle.mjs', [JSON.stringify({ ...config, daemon })]);
+  expect(r.stderr).toBe('');
+  expect(r.code).toBe(0);
+  pc.track(r.pid!);
+  return { pid: r.pid!, port, pidFile, logFile, log: () => readFileSync(logFile, 'utf8') };
+}
+
+function get(port: number, path: string, agent: Agent | false = false): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    request({ host: '127.0.0.1', port, path, agent }, (res) => {
+      let body = '';
+      res.on('data', (d) => (body += d));
+      res.on('end', () => resolve({ status: res.statusCode!, body }));
+    })
+      .on('error', reject)
+      .end();
+  });
+}
+
+/** Resolves with the connect(2) error code, or 'connected'. */
+function tryConnect(port: number): Promise<string> {
+  return new Promise((resolve) => {
+    const s = connect({ host: '127.0.0.1', port });
+    s.on('connect', () => {
+      s.destroy();
+      resolve('connected');
+    });
+    s.on('error', (e: NodeJS.ErrnoException) => resolve(e.code ?? e.message));
+  });
+}
+
+const socketInode = (pid: number, fd: number) => readlinkSync(`/proc/${pid}/fd/${fd}`);
+
+describe('graceful shutdown', () => {
+  it('SIGTERM with 100 slow requests in flight: all answer 200, new connections are refused, exit 0', async () => {
+    const life = await startLife({ slowMs: 1500 });
+    const t0 = Date.now();
+    const responses = Array.from({ length: 100 }, () => get(life.port, '/slow'));
+    await waitFor('100 requests in flight', async () => (await get(life.port, '/inflight')).body === '100\n');
+
+    process.kill(life.pid, 'SIGTERM');
+    // The listening socket closes at once; the requests already accepted go on.
+    const refused = await waitFor('the port to refuse connections', async () => ((await tryConnect(life.port)) === 'ECONNREFUSED' ? Date.now() : undefined), 1000);
+    const results = await Promise.all(responses);
+    const answered = Date.now();
+    expect(refused).toBeLessThan(answered);
+    expect(results.filter((r) => r.status === 200 && r.body === 'slow done\n')).toHaveLength(100);
+    expect(await tryConnect(life.port)).toBe('ECONNREFUSED');
+
+    const status = await pc.exitOf(life.pid);
+    expect(status).toEqual({ code: 0, signal: null });
+    expect(Date.now() - t0).toBeLessThan(10_000); // the default shutdownTimeout
+    const log = life.log();
+    expect(log).toMatch(/life\[\d+\]: stopping \(SIGTERM\)\n/);
+    expect(log).toContain('forced 0\n');
+    expect(log).toMatch(/life\[\d+\]: shutdown hook 'http' done in \d+ ms\n/);
+    expect(log).toMatch(/life\[\d+\]: stopped in \d+ ms \(exit code 0\)\n$/);
+    expect(existsSync(life.pidFile)).toBe(false);
+  });
+});
+
+describe('graceful shutdown, continued', () => {
+  it('closes kept-alive connections as soon as their request is done, not after keepAliveTimeout', async () => {
+    const life = await startLife({ slowMs: 300 });
+    const agent = new Agent({ keepAlive: true, maxSockets: 4 });
+    try {
+      // Two idle kept-alive connections and one with a request in flight.
+      await Promise.all([get(life.port, '/', agent), get(life.port, '/', agent)]);
+      const slow = get(life.port, '/slow', agent);
+      await waitFor('the slow request to arrive', async () => (await get(life.port, '/inflight')).body === '1\n');
+      const t0 = Date.now();
+      process.kill(life.pid, 'SIGTERM');
+      expect(await slow).toEqual({ status: 200, body: 'slow done\n' });
+      expect(await pc.exitOf(life.pid)).toEqual({ code: 0, signal: null });
+      // Node's keepAliveTimeout is 5 s: a drain that waited for it would take that long.
+      expect(Date.now() - t0).toBeLessThan(3000);
+      expect(life.log()).toContain('forced 0\n');
+    } finally {
+      agent.destroy();
+    }
+  });
+
+  it('closeServer() destroys a request that never ends at its timeout and says how many it forced', async () => {
+    const life = await startLife({ closeTimeout: 300 });
+    const forever = get(life.port, '/forever').catch((e: NodeJS.ErrnoException) => e.code);
+    await waitFor('the request to arrive', async () => (await get(life.port, '/inflight')).body === '1\n');
+    const t0 = Date.now();
+    process.kill(life.pid, 'SIGTERM');
+    expect(await forever).toBe('ECONNRESET');
+    expect(await pc.exitOf(life.pid)).toEqual({ code: 0, signal: null });
+    expect(Date.now() - t0).toBeGreaterThanOrEqual(250);
+    expect(life.log()).toContain('forced 1\n');
+  });
+
+  it('a hook that never finishes: exit 1 after shutdownTimeout, and the log names the hook', async () => {
+    const life = await startLife({ hang: true }, { shutdownTimeout: 700 });
+    const t0 = Date.now();
+    process.kill(life.pid, 'SIGTERM');
+    expect(await pc.exitOf(life.pid)).toEqual({ code: 1, signal: null });
+    expect(Date.now() - t0).toBeGreaterThanOrEqual(650);
+    expect(life.log()).toMatch(
+      /life\[\d+\]: shutdown hook 'hangsForever' did not finish within 700 ms \(shutdownTimeout\); exiting with code 1\n$/,
+    );
+    // Hooks run last-registered first: the hanging one came after 'http', so http never ran.
+    expect(life.log()).not.toContain("shutdown hook 'http'");
+    expect(existsSync(life.pidFile)).toBe(false);
+  });
+
+  it('a second SIGTERM during shutdown exits at once', async () => {
+    const life = await startLife({ hang: true }, { shutdownTimeout: 60_000 });
+    process.kill(life.pid, 'SIGTERM');
+    await waitFor('stopping in the log', () => life.log().includes('stopping (SIGTERM)'));
+    // Released last: while the hooks run, the PID file still names the daemon.
+    expect(readFileSync(life.pidFile, 'utf8')).toBe(`${life.pid}\n`);
+    const t0 = Date.now();
+    process.kill(life.pid, 'SIGTERM');
+    expect(await pc.exitOf(life.pid)).toEqual({ code: 1, signal: null });
+    expect(Date.now() - t0).toBeLessThan(2000);
+    expect(life.log()).toMatch(/life\[\d+\]: SIGTERM again during shutdown: exiting now\n$/);
+    expect(existsSync(life.pidFile)).toBe(false);
+  });
+
+  it('SIGINT takes the same path', async () => {
+    const life = await startLife();
+    process.kill(life.pid, 'SIGINT');
+    expect(await pc.exitOf(life.pid)).toEqual({ code: 0, signal: null });
+    expect(life.log()).toMatch(/stopping \(SIGINT\)\n[\s\S]*stopped in \d+ ms \(exit code 0\)\n$/);
+  });
+
+  it('requestShutdown() from a route runs the same path and exits 0', async () => {
+    const life = await startLife();
+    expect(await get(life.port, '/stop')).toEqual({ status: 200, body: 'stopping\n' });
+    expect(await pc.exitOf(life.pid)).toEqual({ code: 0, signal: null });
+    expect(life.log()).toMatch(/stopping \(GET \/stop\)\n[\s\S]*shutdown hook 'http' done[\s\S]*stopped in \d+ ms \(exit code 0\)\n$/);
+    expect(existsSync(life.pidFile)).toBe(false);
+  });
+
+  for (const [route, kind] of [
+    ['/throw', 'uncaught exception: Error: boom after ready'],
+    ['/reject', 'unhandled rejection: Error: rejected after ready'],
+  ] as const) {
+    it(`after ready, ${kind.split(':')[0]}: logged with its stack, shutdown hooks run, exit errorExitCode`, async () => {
+      const life = await startLife({}, { errorExitCode: 70 });
+      expect((await get(life.port, route)).status).toBe(200);
+      expect(await pc.exitOf(life.pid)).toEqual({ code: 70, signal: null });
+      const log = life.log();
+      expect(log).toContain(`life[${life.pid}]: ${kind}\n    at `);
+      expect(log).toContain('lifecycle.mjs:'); // the stack names the program's own file
+      expect(log).toMatch(new RegExp(`stopping \\(${kind.split(':')[0]}\\)\\n[\\s\\S]*shutdown hook 'http' done[\\s\\S]*\\(exit code 70\\)\\n$`));
+      expect(existsSync(life.pidFile)).toBe(false);
+    });
+  }
+});
+
+describe('reload', () => {
+  it('SIGHUP runs the reload hooks in the same process, on the same socket; a failing hook leaves it serving', async () => {
+    const failFile = join(tmp(), `fail-${++n}`);
+    const life = await startLife({ failFile });
+    const socketBefore = socketInode(life.pid, 3);
+    expect((await get(life.port, '/')).body).toBe(`gen 0 pid ${life.pid}\n`);
+
+    process.kill(life.pid, 'SIGHUP');
+    await waitFor('reloaded in the log', () => /reloaded in \d+ ms\n/.test(life.log()));
+    expect((await get(life.port, '/')).body).toBe(`gen 1 pid ${life.pid}\n`);
+    expect(socketInode(life.pid, 3)).toBe(socketBefore);
+
+    writeFileSync(failFile, '');
+    process.kill(life.pid, 'SIGHUP');
+    await waitFor('the failure in the log', () => life.log().includes("reload hook 'config' failed"));
+    expect(life.log()).toMatch(/reload hook 'config' failed: Error: config broken\n    at [\s\S]*; still running with the previous state\n/);
+    expect((await get(life.port, '/')).body).toBe(`gen 1 pid ${life.pid}\n`);
+    expect(socketInode(life.pid, 3)).toBe(socketBefore);
+    expect(readFileSync(life.pidFile, 'utf8')).toBe(`${life.pid}\n`);
+  });
+});
+
+describe('log reopening', () => {
+  it('100 renames + SIGUSR2 while writing continuously: every line exactly once across the files', async () => {
+    const life = await startLife({ writer: true });
+    const dir = join(life.logFile, '..');
+    for (let i = 0; i < 100; i++) {
+      renameSync(life.logFile, `${life.logFile}.${i}`);
+      process.kill(life.pid, 'SIGUSR2');
+      await waitFor(`the log to be reopened (${i})`, () => existsSync(life.logFile));
+    }
+    process.kill(life.pid, 'SIGTERM');
+    expect(await pc.exitOf(life.pid)).toEqual({ code: 0, signal: null });
+
+    const files = readdirSync(dir).filter((f) => f.startsWith('life.log'));
+    expect(files).toHaveLength(101);
+    const text = files.map((f) => readFileSync(join(dir, f), 'utf8')).join('');
+    const wrote = Number(/^wrote (\d+)$/m.exec(text)![1]);
+    const numbers = [...text.matchAll(/^line (\d+)$/gm)].map((m) => Number(m[1]));
+    expect(wrote).toBeGreaterThan(1000); // it really wrote during the rotations
+    expect(numbers.length).toBe(wrote);
+    expect(new Set(numbers).size).toBe(wrote);
+    expect(numbers.every((k) => k < wrote)).toBe(true);
+    // Each file got its reopen event line, and the rotated ones got lines written meanwhile.
+    expect(readFileSync(life.logFile, 'utf8')).toMatch(/life\[\d+\]: reopened \S+life\.log\n/);
+    expect(files.filter((f) => /line \d+/.test(readFileSync(join(dir, f), 'utf8'))).length).toBeGreaterThan(50);
+  });
+
+  it('a file already created by logrotate (create mode) is used as it is', async () => {
+    const life = await startLife();
+    renameSync(life.logFile, `${life.logFile}.1`);
+    writeFileSync(life.logFile, '', { mode: 0o620 });
+    chmodSync(life.logFile, 0o620);
+    const ino = statSync(life.logFile).ino;
+    process.kill(life.pid, 'SIGUSR2');
+    await waitFor('the reopen line', () => life.log().includes('reopened'));
+    expect(statSync(life.logFile).ino).toBe(ino);
+    expect(statSync(life.logFile).mode & 0o777).toBe(0o620);
+    expect(readlinkSync(`/proc/${life.pid}/fd/1`)).toBe(life.logFile);
+    expect(readlinkSync(`/proc/${life.pid}/fd/2`)).toBe(life.logFile);
+  });
+
+  rootIt('the new file gets the owner and mode of the one it replaces (dropped to nobody)', async () => {
+    const dir = join(tmp(), `owned-${++n}`);
+    mkdirSync(dir);
+    chmodSync(tmp(), 0o755); // mkdtemp's 0700 would keep nobody out of everything below
+    chownSync(dir, 65534, 65534); // the service user may create files in its log directory
+    const port = freePort();
+    const logFile = join(dir, 'life.log');
+    const r = await launchFixture('lifecycle.mjs', [
+      JSON.stringify({ daemon: { name: 'life', logFile, user: 'nobody', listen: [{ host: '127.0.0.1', port }] } }),
+    ]);
+    expect(r.code).toBe(0);
+    const pid = pc.track(r.pid!);
+    chmodSync(logFile, 0o604); // not what the daemon's umask (022) would give a new file
+    renameSync(logFile, `${logFile}.1`);
+    process.kill(pid, 'SIGUSR2');
+    await waitFor('the reopen line', () => existsSync(logFile) && readFileSync(logFile, 'utf8').includes('reopened'));
+    const st = statSync(logFile);
+    expect([st.uid, st.gid, st.mode & 0o7777]).toEqual([65534, 65534, 0o604]);
+  });
+
+  it('a reopen that fails is logged and the old file keeps receiving output', async () => {
+    const life = await startLife();
+    renameSync(life.logFile, `${life.logFile}.1`);
+    mkdirSync(life.logFile); // a directory where the log file should be
+    process.kill(life.pid, 'SIGUSR2');
+    await waitFor('the failure line', () => readFileSync(`${life.logFile}.1`, 'utf8').includes('cannot reopen logs'));
+    expect(readFileSync(`${life.logFile}.1`, 'utf8')).toMatch(/cannot reopen logs: Error: EISDIR[^\n]*\n[\s\S]*still writing to the previous files\n$/);
+    expect((await get(life.port, '/')).status).toBe(200);
+  });
+});
