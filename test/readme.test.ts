@@ -2,11 +2,12 @@
 // directory), as an ES module importing 'daemonkit' from an installed-looking node_modules,
 // and exits 0.
 import { execFileSync } from 'node:child_process';
-import { chmodSync, closeSync, existsSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import { request } from 'node:http';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { listenTcp, reap } from '../src/index';
-import { isRoot, ourChildren, root, useProcessControl, useTmpDir, waitFor, httpGet } from './helpers';
+import { reap } from '../src/index';
+import { freePort, isAlive, isRoot, ourChildren, root, useProcessControl, useTmpDir, waitFor } from './helpers';
 
 
 useProcessControl(); // daemons the examples start become our children: reaped below
@@ -28,19 +29,25 @@ describe('README examples', () => {
     const test = code.includes("user: 'nobody'") && !isRoot ? it.skip : it;
     test(`example ${i + 1} runs: ${title}${test === it ? '' : ' [skipped: drops to nobody, needs root]'}`, async () => {
       const file = join(tmp(), `example-${i}.mjs`);
-      // The examples use /tmp/... and port 8080; here they use this test's own directory and
-      // a free port.
-      const free = listenTcp({ host: '127.0.0.1', port: 0 });
-      closeSync(free.fd);
-      writeFileSync(file, code.replaceAll("'/tmp/", `'${tmp()}/`).replaceAll('port: 8080', `port: ${free.port}`));
+      // The examples use /tmp/... and ports 8080, 8081; here they use this test's own
+      // directory and free ports.
+      const ports = new Map([8080, 8081].map((p) => [String(p), String(freePort())]));
+      const local = (text: string) => text.replaceAll('/tmp/', `${tmp()}/`).replace(/\b(8080|8081)\b/g, (p) => ports.get(p)!);
+      writeFileSync(file, local(code));
       const out = execFileSync(process.execPath, [file], { cwd: tmp(), encoding: 'utf8', timeout: 20_000 });
       const started = /^(\w+) started \(pid (\d+)\)$/m.exec(out);
       if (started) {
-        // A daemon: it answers, then stops cleanly and takes its PID file with it.
+        // A daemon: it answers as its `// curl URL → answer` comments say ("1234" is its pid),
+        // then stops (by SIGTERM, unless a curl stopped it) and takes its PID file with it.
         const pid = Number(started[2]);
-        expect(await httpGet(free.port)).toBe('hello from uid 65534\n');
-        process.kill(pid, 'SIGTERM');
-        await waitFor(`daemon ${pid} to exit`, () => reap(pid) !== null);
+        const curls = [...code.matchAll(/\/\/ curl (?:-X (\w+) )?(\S+)\s+→\s+(.+)$/gm)];
+        expect(curls.length).toBeGreaterThan(0);
+        for (const [, method = 'GET', url, answer] of curls) {
+          expect(await httpText(method, local(url))).toBe(`${answer.replaceAll('1234', String(pid))}\n`);
+        }
+        if (isAlive(pid)) process.kill(pid, 'SIGTERM');
+        const status = await waitFor(`daemon ${pid} to exit`, () => reap(pid) ?? undefined);
+        expect(status).toEqual({ code: 0, signal: null });
         expect(existsSync(join(tmp(), `${started[1]}.pid`))).toBe(false);
       }
       // `console.log(...); // output` documents the line printed, unless it says "as root".
@@ -50,3 +57,15 @@ describe('README examples', () => {
     });
   });
 });
+
+function httpText(method: string, url: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    request(url, { method, agent: false }, (res) => {
+      let body = '';
+      res.on('data', (d) => (body += d));
+      res.on('end', () => resolve(body));
+    })
+      .on('error', reject)
+      .end();
+  });
+}
