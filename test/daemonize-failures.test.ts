@@ -6,7 +6,7 @@ import { chmodSync, closeSync, existsSync, mkdirSync, readFileSync, statSync, sy
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { listenTcp } from '../src/index';
-import { isRoot, ourChildren, useProcessControl, useTmpDir, waitFor } from './helpers';
+import { fixture, fixtureAsNobody, isRoot, ourChildren, useProcessControl, useTmpDir, waitFor } from './helpers';
 import { launch, nothingLeft } from './launch';
 
 const pc = useProcessControl();
@@ -129,7 +129,7 @@ describe('the environment refuses: exit 1, nothing left', () => {
     // The shell lowers the hard limit first (1024 KiB), so raising it needs privilege.
     const out = await new Promise<{ code: number | null; stderr: string }>((resolve) => {
       const options = JSON.stringify({ name: 'app', rlimits: { core: 1e12 } });
-      const child = pc.start('sh', ['-c', 'ulimit -H -c 1024 && exec "$0" "$@"', process.execPath, join(__dirname, 'fixtures', 'daemon.mjs'), options], unprivileged);
+      const child = pc.start('sh', ['-c', 'ulimit -H -c 1024 && exec "$0" "$@"', process.execPath, isRoot ? fixtureAsNobody('daemon.mjs') : fixture('daemon.mjs'), options], unprivileged);
       let stderr = '';
       child.stderr!.on('data', (d) => (stderr += d));
       child.on('close', (code) => resolve({ code, stderr }));

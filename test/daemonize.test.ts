@@ -4,7 +4,7 @@ import { chmodSync, closeSync, existsSync, mkdirSync, openSync, readdirSync, rea
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { bindDatagram, getsid, listenTcp, openLockFile, receiveDatagram, tryLock } from '../src/index';
-import { fixture, idGroups, ourChildren, procStat, procStatus, rootIt, useProcessControl, useTmpDir, waitFor, httpGet } from './helpers';
+import { fixture, fixtureAsNobody, idGroups, ourChildren, procStat, procStatus, rootIt, useProcessControl, useTmpDir, waitFor, httpGet } from './helpers';
 import { launch } from './launch';
 
 const pc = useProcessControl();
@@ -248,7 +248,7 @@ describe('without forking', () => {
     const pidFile = fresh('as-user.pid');
     chmodSync(tmp(), 0o1777); // like /run/myapp owned by the service: nobody may write here
     const child = pc.start('setpriv', ['--reuid=65534', '--regid=65534', '--init-groups', '--',
-      process.execPath, fixture('daemon.mjs'), JSON.stringify({ name: 'asuser', pidFile, user: 'nobody', noNewPrivileges: true })], {
+      process.execPath, fixtureAsNobody('daemon.mjs'), JSON.stringify({ name: 'asuser', pidFile, user: 'nobody', noNewPrivileges: true })], {
       env: { ...process.env, INVOCATION_ID: '0123456789abcdef0123456789abcdef' },
     });
     let out = '';

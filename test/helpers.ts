@@ -2,15 +2,45 @@
 // control (this worker is a child subreaper, so daemons become our children and are reaped
 // here), temporary directories, and root-only tests that say why they were skipped.
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { closeSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync } from 'node:fs';
+import { chmodSync, closeSync, cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, statSync } from 'node:fs';
 import { get } from 'node:http';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { afterAll, afterEach, beforeAll, it } from 'vitest';
 import { listenTcp, reap, setChildSubreaper } from '../src/index';
 
 export const root = join(__dirname, '..');
 export const fixture = (name: string) => join(__dirname, 'fixtures', name);
+
+/**
+ * A fixture path that user nobody can run. The checkout may sit under a directory only root
+ * can enter (mktemp -d makes 0700 ones); then the fixtures, dist/, the addon and
+ * node-gyp-build are copied once to a world-readable directory, removed when the worker
+ * exits.
+ */
+export function fixtureAsNobody(name: string): string {
+  return join(nobodyRoot(), 'test', 'fixtures', name);
+}
+
+let mirror: string | undefined;
+function nobodyRoot(): string {
+  let open = true;
+  for (let dir = root; ; dir = dirname(dir)) {
+    if ((statSync(dir).mode & 0o001) === 0) open = false;
+    if (dir === dirname(dir)) break;
+  }
+  if (open) return root;
+  if (mirror === undefined) {
+    const dir = mkdtempSync(join(tmpdir(), 'daemonkit-nobody-'));
+    chmodSync(dir, 0o755);
+    for (const part of ['package.json', 'dist', 'test/fixtures', 'build/Release', 'prebuilds', 'node_modules/node-gyp-build']) {
+      if (existsSync(join(root, part))) cpSync(join(root, part), join(dir, part), { recursive: true });
+    }
+    process.on('exit', () => rmSync(dir, { recursive: true, force: true }));
+    mirror = dir;
+  }
+  return mirror;
+}
 export const isRoot = process.getuid!() === 0;
 
 /** it() that runs only as root; otherwise a skipped test whose name carries the reason. */

@@ -2,7 +2,7 @@
 import { execFileSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
 import { groupList, lookupGroup, lookupUser, processIdentity, resolveCredentials, UnknownIdentityError } from '../src/index';
-import { firstLine, fixture, idGroups, isRoot, procStatus, rootIt, useProcessControl } from './helpers';
+import { firstLine, fixture, fixtureAsNobody, idGroups, isRoot, procStatus, rootIt, useProcessControl } from './helpers';
 
 const pc = useProcessControl();
 
@@ -83,7 +83,7 @@ describe('dropPrivileges', () => {
     // As root, in a child that is already nobody; otherwise here in a child too.
     const out = execFileSync(
       process.execPath,
-      [fixture('try.js'), JSON.stringify(['dropPrivileges', { uid: 0, gid: 0, groups: [0] }])],
+      [isRoot ? fixtureAsNobody('try.js') : fixture('try.js'), JSON.stringify(['dropPrivileges', { uid: 0, gid: 0, groups: [0] }])],
       { encoding: 'utf8', ...(isRoot ? { uid: 65534, gid: 65534 } : {}) },
     );
     expect(JSON.parse(out)).toEqual({

@@ -2,7 +2,7 @@
 // terminal text we read, and the daemon it leaves behind (a child of this subreaper worker).
 import { spawn, type SpawnOptions } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { fixture, ourChildren } from './helpers';
+import { fixture, fixtureAsNobody, ourChildren } from './helpers';
 
 export interface Launch {
   code: number | null;
@@ -20,7 +20,8 @@ export function launch(options: object, behavior = 'serve', spawnOptions: SpawnO
 /** Runs a fixture the way a user starts a program, and resolves when that process exits. */
 export function launchFixture(name: string, args: string[], spawnOptions: SpawnOptions = {}, execArgv: string[] = []): Promise<Launch> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [...execArgv, fixture(name), ...args], {
+    const path = spawnOptions.uid !== undefined && spawnOptions.uid !== 0 ? fixtureAsNobody(name) : fixture(name);
+    const child = spawn(process.execPath, [...execArgv, path, ...args], {
       stdio: ['ignore', 'pipe', 'pipe'],
       ...spawnOptions,
     });

@@ -3,7 +3,7 @@ import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { getrlimit, rlimitNames, setrlimit, type Rlimit } from '../src/index';
-import { fixture, isRoot } from './helpers';
+import { fixture, fixtureAsNobody, isRoot } from './helpers';
 
 function procLimit(label: string): [string, string] {
   const line = readFileSync('/proc/self/limits', 'utf8')
@@ -69,7 +69,7 @@ describe('rlimits', () => {
     // nobody, since root may raise hard limits (CAP_SYS_RESOURCE).
     const out = execFileSync(
       'sh',
-      ['-c', 'ulimit -H -c 1024 && exec "$0" "$@"', process.execPath, fixture('try.js'), JSON.stringify(['setrlimit', 'core', { hard: 1e9 }])],
+      ['-c', 'ulimit -H -c 1024 && exec "$0" "$@"', process.execPath, isRoot ? fixtureAsNobody('try.js') : fixture('try.js'), JSON.stringify(['setrlimit', 'core', { hard: 1e9 }])],
       { encoding: 'utf8', ...(isRoot ? { uid: 65534, gid: 65534 } : {}) },
     );
     expect(JSON.parse(out)).toEqual({
