@@ -15,8 +15,8 @@ export const fixture = (name: string) => join(__dirname, 'fixtures', name);
 /**
  * A fixture path that user nobody can run. The checkout may sit under a directory only root
  * can enter (mktemp -d makes 0700 ones); then the fixtures, dist/, the addon and
- * node-gyp-build are copied once to a world-readable directory, removed when the worker
- * exits.
+ * node-gyp-build are copied once to a world-readable directory, removed when the test
+ * file is done.
  */
 export function fixtureAsNobody(name: string): string {
   return join(nobodyRoot(), 'test', 'fixtures', name);
@@ -36,11 +36,15 @@ function nobodyRoot(): string {
     for (const part of ['package.json', 'dist', 'test/fixtures', 'build/Release', 'prebuilds', 'node_modules/node-gyp-build']) {
       if (existsSync(join(root, part))) cpSync(join(root, part), join(dir, part), { recursive: true });
     }
-    process.on('exit', () => rmSync(dir, { recursive: true, force: true }));
     mirror = dir;
   }
   return mirror;
 }
+// Every test file imports this module afresh (vitest isolates files): its copy goes with it.
+afterAll(() => {
+  if (mirror !== undefined) rmSync(mirror, { recursive: true, force: true });
+  mirror = undefined;
+});
 export const isRoot = process.getuid!() === 0;
 
 /** it() that runs only as root; otherwise a skipped test whose name carries the reason. */
