@@ -229,6 +229,16 @@ describe('log reopening', () => {
     expect(files.filter((f) => /line \d+/.test(readFileSync(join(dir, f), 'utf8'))).length).toBeGreaterThan(50);
   });
 
+  it('console.log and child processes started afterwards write to the new file', async () => {
+    const life = await startLife();
+    renameSync(life.logFile, `${life.logFile}.1`);
+    process.kill(life.pid, 'SIGUSR2');
+    await waitFor('the new log file', () => existsSync(life.logFile) && life.log().includes('reopened'));
+    expect((await get(life.port, '/child')).body).toBe('ok\n');
+    expect(life.log()).toContain('child says hi\n');
+    expect(readFileSync(`${life.logFile}.1`, 'utf8')).not.toContain('child says hi');
+  });
+
   it('a file already created by logrotate (create mode) is used as it is', async () => {
     const life = await startLife();
     renameSync(life.logFile, `${life.logFile}.1`);
