@@ -589,6 +589,9 @@ function runInForeground(plan: Plan): Daemon {
     if (stderr !== undefined) dup2(stderr, 2);
     res.closeFds();
     const activated = listenFds();
+    if (activated.length > 0 && plan.listen.length > 0 && activated.length !== plan.listen.length) {
+      say(2, `${plan.name}: warning: systemd passed ${activated.length} socket(s) (LISTEN_FDS) and listen has ${plan.listen.length}; daemon.listeners are systemd's\n`);
+    }
     listeners = activated.length > 0 ? activated : bindListeners(plan, res);
     prepareProcess(plan, res.pidFile);
   } catch (err) {

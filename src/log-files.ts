@@ -3,7 +3,7 @@
 // writes to stdout and stderr (console.log, process.stdout, children started afterwards)
 // follows at once. Each write(2) lands whole in either the old file or the new one: no line
 // is lost or written twice.
-import { closeSync, fchmodSync, fchownSync, fstatSync, openSync, constants as fsConstants } from 'node:fs';
+import { closeSync, fchmodSync, fchownSync, fstatSync, openSync, unlinkSync, constants as fsConstants } from 'node:fs';
 import { errorText, logEvent } from './event-log';
 import { dup2 } from './session';
 
@@ -45,26 +45,37 @@ function openAgain(target: LogTarget): number {
     err.code = 'ENOENT';
     throw err;
   }
-  const flags = fsConstants.O_WRONLY | fsConstants.O_APPEND | fsConstants.O_NOFOLLOW;
+  // O_NONBLOCK: opening a FIFO for writing would otherwise block the event loop until a reader
+  // came; on a regular file it changes nothing (and anything else is refused below).
+  const flags = fsConstants.O_WRONLY | fsConstants.O_APPEND | fsConstants.O_NOFOLLOW | fsConstants.O_NONBLOCK;
+  let fd: number;
+  let created = true;
   try {
-    // Created here (nobody made it yet): same owner and mode as the file it replaces, whatever
-    // our umask, like logrotate's `create` would.
-    const fd = openSync(target.path, flags | fsConstants.O_CREAT | fsConstants.O_EXCL, 0o600);
-    const old = fstatSync(target.fds[0]);
-    fchmodSync(fd, old.mode & 0o7777);
-    const now = fstatSync(fd);
-    if (now.uid !== old.uid || now.gid !== old.gid) {
-      try {
-        fchownSync(fd, old.uid, old.gid);
-      } catch {
-        // Only root may give a file away; then it stays ours, which is who writes to it.
-      }
-    }
-    return fd;
+    fd = openSync(target.path, flags | fsConstants.O_CREAT | fsConstants.O_EXCL, 0o600);
   } catch (err) {
     // Already there (logrotate's `create` made it, with the owner and mode it was told): use it.
     if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-    return openSync(target.path, flags);
+    fd = openSync(target.path, flags);
+    created = false;
+  }
+  try {
+    if (!fstatSync(fd).isFile()) {
+      const err = new Error(`cannot reopen '${target.path}': not a regular file`) as NodeJS.ErrnoException;
+      err.code = 'ERR_NOT_REGULAR_FILE';
+      throw err;
+    }
+    // Created here: the owner and mode of the file it replaces, whatever our umask, as
+    // logrotate's `create` would do. Only root may give a file away; otherwise it stays ours.
+    if (created) {
+      const old = fstatSync(target.fds[0]);
+      fchmodSync(fd, old.mode & 0o7777);
+      if (process.geteuid?.() === 0) fchownSync(fd, old.uid, old.gid);
+    }
+    return fd;
+  } catch (err) {
+    closeSync(fd);
+    if (created) unlinkSync(target.path);
+    throw err;
   }
 }
 

@@ -4,7 +4,7 @@
 // A hook that fails is logged and ends this reload: the daemon keeps serving with what it
 // had (a hook should only swap in new state once it has fully built it).
 import { errorText, logEvent } from './event-log';
-import { hookName, isStopping } from './shutdown';
+import { hookName, isStopping, setReloadInProgress } from './shutdown';
 import { monotonicUsec, tellSystemd } from './systemd';
 
 export type ReloadHook = () => unknown;
@@ -37,13 +37,16 @@ export function reload(): Promise<boolean> {
   if (running === null) {
     running = runReload().finally(() => {
       running = null;
+      setReloadInProgress(queued);
     });
+    setReloadInProgress(running);
     return running;
   }
   queued ??= running.then(() => {
     queued = null;
     return reload();
   });
+  setReloadInProgress(queued);
   return queued;
 }
 
@@ -59,6 +62,12 @@ async function runReload(): Promise<boolean> {
   logEvent('reloading');
   tellSystemd({ RELOADING: '1', MONOTONIC_USEC: String(monotonicUsec()) });
   for (const hook of hooks) {
+    // A shutdown that began meanwhile waits for this reload: finish it quickly, and do not
+    // tell systemd READY=1 after STOPPING=1.
+    if (isStopping()) {
+      logEvent('reload cut short: stopping');
+      return false;
+    }
     const t0 = performance.now();
     try {
       await hook.fn();
@@ -66,9 +75,13 @@ async function runReload(): Promise<boolean> {
     } catch (err) {
       logEvent(`reload hook '${hook.name}' failed: ${errorText(err)}; still running with the previous state`);
       const first = err instanceof Error ? err.message.split('\n')[0] : String(err);
-      tellSystemd({ READY: '1', STATUS: `reload failed: ${first}` });
+      if (!isStopping()) tellSystemd({ READY: '1', STATUS: `reload failed: ${first}` });
       return false;
     }
+  }
+  if (isStopping()) {
+    logEvent('reload cut short: stopping');
+    return false;
   }
   logEvent(`reloaded in ${Math.round(performance.now() - started)} ms`);
   tellSystemd({ READY: '1' });

@@ -26,6 +26,9 @@ const finalSteps: (() => void)[] = [];
 let timeoutMs = 10_000;
 let errorExitCode = 1;
 let stopping = false;
+let exitCode = 0;
+let deadlineAt = 0;
+let reloading: Promise<unknown> | null = null;
 let signalsHandled = false;
 let errorsHandled = false;
 
@@ -92,53 +95,75 @@ export function handleShutdownSignals(): void {
 
 /**
  * After ready: an uncaught exception or unhandled rejection is logged with its stack and
- * starts the shutdown path with errorExitCode (at once if already stopping).
+ * starts the shutdown path with errorExitCode. A program with its own 'uncaughtException' or
+ * 'unhandledRejection' listener has decided for itself: Node's rule, kept.
  */
 export function handleFatalErrors(): void {
   if (errorsHandled) return;
   errorsHandled = true;
-  const fatal = (kind: string, err: unknown) => {
+  const fatal = (event: 'uncaughtException' | 'unhandledRejection', kind: string, err: unknown) => {
+    if (process.listenerCount(event) > 1) return;
     logEvent(`${kind}: ${errorText(err)}`);
-    if (stopping) {
-      logEvent('error during shutdown: exiting now');
-      exitNow(errorExitCode);
-    }
-    void runShutdown(kind, errorExitCode);
+    // During the shutdown, the error is one more reason for a non-zero code, not a reason to
+    // cut the other hooks (and the requests they drain) short: the deadline still bounds it.
+    if (stopping) exitCode = errorExitCode;
+    else void runShutdown(kind, errorExitCode);
   };
-  process.on('uncaughtException', (err, origin) => fatal(origin === 'unhandledRejection' ? 'unhandled rejection' : 'uncaught exception', err));
-  process.on('unhandledRejection', (reason) => fatal('unhandled rejection', reason));
+  process.on('uncaughtException', (err, origin) =>
+    origin === 'unhandledRejection' ? fatal('unhandledRejection', 'unhandled rejection', err) : fatal('uncaughtException', 'uncaught exception', err),
+  );
+  process.on('unhandledRejection', (reason) => fatal('unhandledRejection', 'unhandled rejection', reason));
+}
+
+/** Internal: reload.ts reports a reload in progress, which the shutdown lets finish first. */
+export function setReloadInProgress(reload: Promise<unknown> | null): void {
+  reloading = reload;
+}
+
+/**
+ * During a shutdown, the milliseconds left before the forced exit (closeServer() uses it for
+ * its own default, so that it forces connections before the whole process is forced out).
+ * Null when not stopping.
+ */
+export function shutdownTimeLeft(): number | null {
+  return stopping ? Math.max(0, deadlineAt - Date.now()) : null;
 }
 
 const since = (t0: number) => Math.round(performance.now() - t0);
 
 async function runShutdown(reason: string, code: number): Promise<void> {
   stopping = true;
+  exitCode = code;
   const started = performance.now();
+  deadlineAt = Date.now() + timeoutMs;
   logEvent(`stopping (${reason})`);
   tellSystemd({ STOPPING: '1', STATUS: `stopping (${reason})` });
-  let current: Hook | null = null;
+  let current = 'none (waiting for the reload in progress)';
   // Referenced: a hook awaiting something that can never happen must not let the event loop
   // run dry and exit 0 as if the shutdown had worked.
   const deadline = setTimeout(() => {
-    logEvent(
-      `shutdown hook '${current?.name}' did not finish within ${timeoutMs} ms (shutdownTimeout); exiting with code ${code || 1}`,
-    );
-    exitNow(code || 1);
+    const forced = exitCode || 1;
+    logEvent(`shutdown hook '${current}' did not finish within ${timeoutMs} ms (shutdownTimeout); exiting with code ${forced}`);
+    exitNow(forced);
   }, timeoutMs);
+  if (reloading !== null) {
+    logEvent('waiting for the reload in progress');
+    await reloading.catch(() => undefined);
+  }
   for (const hook of [...hooks].reverse()) {
-    current = hook;
+    current = hook.name;
     const t0 = performance.now();
     try {
       await hook.fn(reason);
       logEvent(`shutdown hook '${hook.name}' done in ${since(t0)} ms`);
     } catch (err) {
       logEvent(`shutdown hook '${hook.name}' failed after ${since(t0)} ms: ${errorText(err)}`);
-      code ||= 1;
+      exitCode ||= 1;
     }
   }
   clearTimeout(deadline);
-  logEvent(`stopped in ${since(started)} ms (exit code ${code})`);
-  exitNow(code);
+  logEvent(`stopped in ${since(started)} ms (exit code ${exitCode})`);
+  exitNow(exitCode);
 }
 
 function exitNow(code: number): never {

@@ -7,9 +7,13 @@ import { invalidValue } from './errors';
 import { errorText, logEvent } from './event-log';
 import { validateObject, validateString } from './validate';
 
-/** systemd started this process (as a service, or with a notify or activation socket). */
+/**
+ * systemd started this process: as a service (INVOCATION_ID), with a notify socket, or with
+ * activated sockets for this very pid (LISTEN_PID; a stale one inherited from elsewhere does
+ * not count, as sd_listen_fds(3) says).
+ */
 export function underSystemd(env: NodeJS.ProcessEnv = process.env): boolean {
-  return Boolean(env.NOTIFY_SOCKET || env.LISTEN_PID || env.LISTEN_FDS || env.INVOCATION_ID);
+  return Boolean(env.NOTIFY_SOCKET || env.INVOCATION_ID || (env.LISTEN_PID && Number(env.LISTEN_PID) === process.pid));
 }
 
 export interface ActivatedSocket {
@@ -21,18 +25,19 @@ export interface ActivatedSocket {
 /**
  * Sockets passed by socket activation: fds 3 .. 3 + LISTEN_FDS - 1, only when LISTEN_PID is
  * this process (sd_listen_fds(3)). They are made close-on-exec and LISTEN_PID, LISTEN_FDS and
- * LISTEN_FDNAMES are removed, so children do not take them for their own. A second call
- * returns [].
+ * LISTEN_FDNAMES are removed (also when LISTEN_PID is another process's), so children do not
+ * take them for their own. A second call returns [].
  */
 export function listenFds(): ActivatedSocket[] {
   const env = process.env;
-  if (env.LISTEN_PID === undefined || Number(env.LISTEN_PID) !== process.pid) return [];
+  const ours = env.LISTEN_PID !== undefined && Number(env.LISTEN_PID) === process.pid;
   const count = Number(env.LISTEN_FDS);
   const names = (env.LISTEN_FDNAMES ?? '').split(':');
+  // Removed either way: they are not for our children, and not for us if LISTEN_PID is not us.
   delete env.LISTEN_PID;
   delete env.LISTEN_FDS;
   delete env.LISTEN_FDNAMES;
-  if (!Number.isInteger(count) || count <= 0) return [];
+  if (!ours || !Number.isInteger(count) || count <= 0) return [];
   const out: ActivatedSocket[] = [];
   for (let i = 0; i < count; i++) {
     setCloseOnExec(3 + i);
@@ -49,8 +54,10 @@ export function listenFds(): ActivatedSocket[] {
 export function notify(fields: Record<string, string | number>): boolean {
   validateObject(fields, 'fields');
   const lines: string[] = [];
+  if (Object.keys(fields).length === 0) throw invalidValue('fields', fields, 'must have at least one field, such as READY: 1');
   for (const [key, value] of Object.entries(fields)) {
     if (!/^[A-Z_][A-Z0-9_]*$/.test(key)) throw invalidValue('fields', key, 'has a name that is not upper-case letters, digits and _');
+    if (typeof value === 'number' && !Number.isFinite(value)) throw invalidValue(`fields.${key}`, value, 'must be a finite number');
     // One assignment per line: a newline in a value would smuggle in another field.
     const text = validateString(typeof value === 'number' ? String(value) : value, `fields.${key}`);
     if (text.includes('\n')) throw invalidValue(`fields.${key}`, text, 'must be on one line');

@@ -13,7 +13,7 @@ let intervalUsec: number | null = null;
  * ping interval in ms, or null when there is no watchdog. Idempotent.
  */
 export function startWatchdog(): number | null {
-  if (timer !== null) return intervalUsec! / 2000;
+  if (timer !== null) return Math.min(2 ** 31 - 1, Math.max(1, intervalUsec! / 2000));
   const env = process.env;
   if (intervalUsec === null) {
     const usec = Number(env.WATCHDOG_USEC);
@@ -23,7 +23,8 @@ export function startWatchdog(): number | null {
     delete env.WATCHDOG_USEC;
     delete env.WATCHDOG_PID;
   }
-  const everyMs = Math.max(1, intervalUsec / 2000);
+  // setInterval takes at most 2^31-1 ms (~24.8 days); beyond, Node would use 1 ms.
+  const everyMs = Math.min(2 ** 31 - 1, Math.max(1, intervalUsec / 2000));
   const ping = () => tellSystemd({ WATCHDOG: '1' });
   ping();
   // unref: the watchdog alone must not keep a finished program alive.

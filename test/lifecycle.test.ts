@@ -1,5 +1,6 @@
 // Inside the daemon: graceful shutdown, reload and log reopening, with real signals, real
 // sockets and real requests against test/fixtures/lifecycle.mjs started through daemonize().
+import { execFileSync } from 'node:child_process';
 import { chmodSync, chownSync, existsSync, mkdirSync, readdirSync, readFileSync, readlinkSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { request, Agent } from 'node:http';
 import { connect } from 'node:net';
@@ -62,17 +63,20 @@ const socketInode = (pid: number, fd: number) => readlinkSync(`/proc/${pid}/fd/$
 
 describe('graceful shutdown', () => {
   it('SIGTERM with 100 slow requests in flight: all answer 200, new connections are refused, exit 0', async () => {
-    const life = await startLife({ slowMs: 1500 });
+    const releaseFile = join(tmp(), `release-${++n}`);
+    const life = await startLife({ releaseFile });
     const t0 = Date.now();
-    const responses = Array.from({ length: 100 }, () => get(life.port, '/slow'));
+    let answered = 0;
+    const responses = Array.from({ length: 100 }, () => get(life.port, '/slow').finally(() => answered++));
     await waitFor('100 requests in flight', async () => (await get(life.port, '/inflight')).body === '100\n');
 
     process.kill(life.pid, 'SIGTERM');
-    // The listening socket closes at once; the requests already accepted go on.
-    const refused = await waitFor('the port to refuse connections', async () => ((await tryConnect(life.port)) === 'ECONNREFUSED' ? Date.now() : undefined), 1000);
+    // The listening socket closes at once; the requests already accepted are held (until the
+    // release file exists), so the refusal is seen while all 100 are still in flight.
+    await waitFor('the port to refuse connections', async () => (await tryConnect(life.port)) === 'ECONNREFUSED', 2000);
+    expect(answered).toBe(0);
+    writeFileSync(releaseFile, '');
     const results = await Promise.all(responses);
-    const answered = Date.now();
-    expect(refused).toBeLessThan(answered);
     expect(results.filter((r) => r.status === 200 && r.body === 'slow done\n')).toHaveLength(100);
     expect(await tryConnect(life.port)).toBe('ECONNREFUSED');
 
@@ -119,6 +123,36 @@ describe('graceful shutdown, continued', () => {
     expect(await pc.exitOf(life.pid)).toEqual({ code: 0, signal: null });
     expect(Date.now() - t0).toBeGreaterThanOrEqual(250);
     expect(life.log()).toContain('forced 1\n');
+  });
+
+  it("closeServer()'s default timeout fits inside shutdownTimeout: it forces, the shutdown still succeeds", async () => {
+    const life = await startLife({}, { shutdownTimeout: 1000 });
+    const forever = get(life.port, '/forever').catch((e: NodeJS.ErrnoException) => e.code);
+    await waitFor('the request to arrive', async () => (await get(life.port, '/inflight')).body === '1\n');
+    process.kill(life.pid, 'SIGTERM');
+    expect(await forever).toBe('ECONNRESET');
+    expect(await pc.exitOf(life.pid)).toEqual({ code: 0, signal: null });
+    expect(life.log()).toContain('forced 1\n');
+    expect(life.log()).not.toContain('did not finish');
+  });
+
+  it('an uncaught error during the shutdown does not cut the other hooks short: they run, exit errorExitCode', async () => {
+    const life = await startLife({ lateThrow: true, slowMs: 500 }, { errorExitCode: 70 });
+    // The exception comes 50 ms into the shutdown, while 'http' drains this request.
+    const slow = get(life.port, '/slow');
+    await waitFor('the request to arrive', async () => (await get(life.port, '/inflight')).body === '1\n');
+    process.kill(life.pid, 'SIGTERM');
+    expect(await slow).toEqual({ status: 200, body: 'slow done\n' });
+    expect(await pc.exitOf(life.pid)).toEqual({ code: 70, signal: null });
+    expect(life.log()).toMatch(/uncaught exception: Error: late failure\n[\s\S]*shutdown hook 'http' done[\s\S]*stopped in \d+ ms \(exit code 70\)\n$/);
+  });
+
+  it("a program's own uncaughtException listener decides: no shutdown", async () => {
+    const life = await startLife({ ownHandler: true });
+    expect((await get(life.port, '/throw')).status).toBe(200);
+    await waitFor('its handler', () => life.log().includes('own handler: boom after ready'));
+    expect((await get(life.port, '/')).body).toBe(`gen 0 pid ${life.pid}\n`);
+    expect(life.log()).not.toContain('stopping');
   });
 
   it('a hook that never finishes: exit 1 after shutdownTimeout, and the log names the hook', async () => {
@@ -271,6 +305,17 @@ describe('log reopening', () => {
     await waitFor('the reopen line', () => existsSync(logFile) && readFileSync(logFile, 'utf8').includes('reopened'));
     const st = statSync(logFile);
     expect([st.uid, st.gid, st.mode & 0o7777]).toEqual([65534, 65534, 0o604]);
+  });
+
+  it('a FIFO where the log was is refused without blocking the daemon', async () => {
+    const life = await startLife();
+    renameSync(life.logFile, `${life.logFile}.1`);
+    execFileSync('mkfifo', [life.logFile]);
+    process.kill(life.pid, 'SIGUSR2');
+    await waitFor('the failure line', () => readFileSync(`${life.logFile}.1`, 'utf8').includes('cannot reopen logs'));
+    // Opened without blocking: with no reader, open(2) says ENXIO at once.
+    expect(readFileSync(`${life.logFile}.1`, 'utf8')).toMatch(/cannot reopen logs: Error: ENXIO: no such device or address, open '\S+life\.log'/);
+    expect((await get(life.port, '/')).status).toBe(200);
   });
 
   it('a reopen that fails is logged and the old file keeps receiving output', async () => {

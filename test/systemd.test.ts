@@ -7,8 +7,9 @@ import { closeSync, readFileSync, writeFileSync } from 'node:fs';
 import { get as httpGetRaw } from 'node:http';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { bindDatagram, notify, receiveDatagram } from '../src/index';
+import { bindDatagram, notify, receiveDatagram, startWatchdog, stopWatchdog } from '../src/index';
 import { fixture, freePort, procStat, root, useProcessControl, useTmpDir, waitFor } from './helpers';
+import { launchFixture } from './launch';
 
 const pc = useProcessControl();
 const tmp = useTmpDir();
@@ -93,6 +94,34 @@ describe('sd_notify', () => {
     });
   }
 
+  it('SIGTERM during a reload: the shutdown waits for it, and READY=1 never follows STOPPING=1', async () => {
+    const r = receiver('path');
+    const { child, stderr } = service({ NOTIFY_SOCKET: r.address }, { reloadMs: 400 });
+    await r.next('READY=1');
+    const exited = new Promise((resolve) => child.once('exit', (c) => resolve(c)));
+    child.kill('SIGHUP');
+    expect(await r.next('RELOADING=1')).toMatch(/^RELOADING=1\nMONOTONIC_USEC=\d+$/);
+    child.kill('SIGTERM');
+    expect(await r.next('STOPPING=1')).toBe('STOPPING=1\nSTATUS=stopping (SIGTERM)');
+    expect(await exited).toBe(0);
+    expect(await r.collect(100)).toEqual([]);
+    expect(stderr()).toMatch(
+      /reloading\n.*stopping \(SIGTERM\)\n.*waiting for the reload in progress\n.*reload hook 'config' done in \d+ ms\n.*reload cut short: stopping\n.*shutdown hook 'http' done/,
+    );
+  });
+
+  it("ready() sends what systemd-notify --ready --pid sends", async () => {
+    const r = receiver('path');
+    const { child } = service({ NOTIFY_SOCKET: r.address });
+    const ours = await r.next('READY=1');
+    const tool = spawnSync('systemd-notify', ['--no-block', '--ready', `--pid=${child.pid}`], {
+      env: { ...process.env, NOTIFY_SOCKET: r.address },
+      encoding: 'utf8',
+    });
+    expect(tool.status, tool.stderr).toBe(0);
+    expect(await r.next("systemd-notify's message")).toBe(ours);
+  });
+
   it("sends the same bytes as Debian's systemd-notify for the same fields", async () => {
     const r = receiver('abstract');
     const tool = spawnSync('systemd-notify', ['--no-block', '--ready', '--status=up and serving'], {
@@ -120,6 +149,8 @@ describe('sd_notify', () => {
       expect(notify({ READY: '1' })).toBe(false);
       expect(() => notify({ STATUS: 'a\nREADY=1' })).toThrow(/fields\.STATUS.*must be on one line/);
       expect(() => notify({ 'bad key': '1' })).toThrow(/upper-case/);
+      expect(() => notify({})).toThrow(/at least one field/);
+      expect(() => notify({ WATCHDOG_USEC: NaN })).toThrow(/finite number/);
     } finally {
       if (saved !== undefined) process.env.NOTIFY_SOCKET = saved;
     }
@@ -148,6 +179,17 @@ describe('watchdog', () => {
     child.kill('SIGTERM');
   });
 
+  it('an interval beyond what a timer can hold is capped, not turned into 1 ms', () => {
+    const saved = { ...process.env };
+    process.env.WATCHDOG_USEC = String(9e12); // WatchdogSec= of about 104 days
+    try {
+      expect(startWatchdog()).toBe(2 ** 31 - 1);
+    } finally {
+      stopWatchdog();
+      process.env = saved;
+    }
+  });
+
   it('no pings when WATCHDOG_PID names another process', async () => {
     const r = receiver('path');
     const { port } = service({ NOTIFY_SOCKET: r.address, WATCHDOG_USEC: '100000', WATCHDOG_PID: '1' });
@@ -158,6 +200,18 @@ describe('watchdog', () => {
 });
 
 describe('socket activation', () => {
+  it('a stale LISTEN_PID (another process) is not systemd: daemonize() forks as usual', async () => {
+    const port = freePort();
+    const r = await launchFixture('lifecycle.mjs', [JSON.stringify({ daemon: { name: 'stale', listen: [{ host: '127.0.0.1', port }] } })], {
+      env: { ...process.env, LISTEN_PID: '1', LISTEN_FDS: '1' },
+    });
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    const pid = pc.track(r.pid!);
+    expect(await getText(port, '/')).toBe(`gen 0 pid ${pid}\n`);
+    expect(procStat(pid).ppid).toBe(process.pid); // reparented to us, the subreaper: it forked
+  });
+
   it('through systemd-socket-activate: serves on the named socket, without forking, variables cleared', async () => {
     const port = freePort();
     const child = pc.start('systemd-socket-activate', [
@@ -201,6 +255,12 @@ describe('unit files in the README', () => {
     if (version < 253) {
       expect(complaints).toHaveLength(1);
       expect(complaints[0]).toMatch(/myapp\.service:\d+: Failed to parse service type, ignoring: notify-reload$/);
+      // The README's advice for those versions, so every other line is checked too.
+      const compat = join(dir, 'myapp-compat.service');
+      writeFileSync(compat, readFileSync(join(dir, 'myapp.service'), 'utf8').replace('Type=notify-reload', 'Type=notify\nExecReload=/bin/kill -HUP $MAINPID'));
+      const again = spawnSync('systemd-analyze', ['verify', compat], { encoding: 'utf8' });
+      expect(again.status, again.stderr).toBe(0);
+      expect(again.stderr.trim()).toBe('');
     } else {
       expect(complaints).toEqual([]);
     }
