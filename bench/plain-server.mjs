@@ -1,7 +1,9 @@
 // The same tiny HTTP server as examples/hello.mjs, without daemonkit: the baseline.
-//   node bench/plain-server.mjs PORT PIDFILE [--respawn]
+//   node bench/plain-server.mjs PORT PIDFILE [--respawn | --graceful]
 // With --respawn it daemonizes the way npm's `daemon` and most tools do: re-spawn itself with
 // child_process.spawn({ detached: true }) and exit at once (no readiness, no lock).
+// With --graceful it stops on SIGTERM the way a hand-written Node server does:
+// server.close(), then exit.
 import { spawn } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
@@ -15,5 +17,6 @@ if (mode === '--respawn' && !process.env.BENCH_CHILD) {
   }).unref();
 } else {
   writeFileSync(pidFile, `${process.pid}\n`);
-  createServer((req, res) => res.end(`hello from pid ${process.pid}\n`)).listen(Number(port), '127.0.0.1');
+  const server = createServer((req, res) => res.end(`hello from pid ${process.pid}\n`)).listen(Number(port), '127.0.0.1');
+  if (mode === '--graceful') process.on('SIGTERM', () => server.close(() => process.exit(0)));
 }

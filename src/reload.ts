@@ -58,7 +58,7 @@ export function handleReloadSignal(): void {
 }
 
 async function runReload(): Promise<boolean> {
-  const started = performance.now();
+  const started = Date.now();
   logEvent('reloading');
   tellSystemd({ RELOADING: '1', MONOTONIC_USEC: String(monotonicUsec()) });
   for (const hook of hooks) {
@@ -68,10 +68,10 @@ async function runReload(): Promise<boolean> {
       logEvent('reload cut short: stopping');
       return false;
     }
-    const t0 = performance.now();
+    const t0 = Date.now();
     try {
       await hook.fn();
-      logEvent(`reload hook '${hook.name}' done in ${Math.round(performance.now() - t0)} ms`);
+      logEvent(`reload hook '${hook.name}' done in ${Math.round(Date.now() - t0)} ms`);
     } catch (err) {
       logEvent(`reload hook '${hook.name}' failed: ${errorText(err)}; still running with the previous state`);
       const first = err instanceof Error ? err.message.split('\n')[0] : String(err);
@@ -83,7 +83,7 @@ async function runReload(): Promise<boolean> {
     logEvent('reload cut short: stopping');
     return false;
   }
-  logEvent(`reloaded in ${Math.round(performance.now() - started)} ms`);
+  logEvent(`reloaded in ${Math.round(Date.now() - started)} ms`);
   tellSystemd({ READY: '1' });
   return true;
 }

@@ -129,12 +129,12 @@ export function shutdownTimeLeft(): number | null {
   return stopping ? Math.max(0, deadlineAt - Date.now()) : null;
 }
 
-const since = (t0: number) => Math.round(performance.now() - t0);
+const since = (t0: number) => Math.round(Date.now() - t0);
 
 async function runShutdown(reason: string, code: number): Promise<void> {
   stopping = true;
   exitCode = code;
-  const started = performance.now();
+  const started = Date.now();
   deadlineAt = Date.now() + timeoutMs;
   logEvent(`stopping (${reason})`);
   tellSystemd({ STOPPING: '1', STATUS: `stopping (${reason})` });
@@ -152,7 +152,7 @@ async function runShutdown(reason: string, code: number): Promise<void> {
   }
   for (const hook of [...hooks].reverse()) {
     current = hook.name;
-    const t0 = performance.now();
+    const t0 = Date.now();
     try {
       await hook.fn(reason);
       logEvent(`shutdown hook '${hook.name}' done in ${since(t0)} ms`);
