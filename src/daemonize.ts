@@ -184,7 +184,7 @@ async function launch(plan: Plan): Promise<never> {
       pid = spawnDaemon(process.execPath, {
         args: [...process.execArgv, ...process.argv.slice(1)],
         argv0: process.argv0,
-        env: { ...process.env, ...plan.env, [DAEMON_MARKER]: JSON.stringify(marker) },
+        env: daemonEnv(plan, marker),
         umask: plan.umask,
         stdout,
         stderr,
@@ -236,6 +236,18 @@ async function launch(plan: Plan): Promise<never> {
   await stopDaemon(pid, status !== null, plan);
   say(2, `${plan.name}: ${message}\n${logTail(plan, res.logSizes)}`);
   process.exit(1);
+}
+
+/**
+ * Ours plus the options' and the marker. Socket activation variables are dropped: they were
+ * not for us (or we would not be forking), and never for the daemon's pid.
+ */
+function daemonEnv(plan: Plan, marker: Marker): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = { ...process.env, ...plan.env, [DAEMON_MARKER]: JSON.stringify(marker) };
+  delete env.LISTEN_PID;
+  delete env.LISTEN_FDS;
+  delete env.LISTEN_FDNAMES;
+  return env;
 }
 
 // The daemon is `node` re-run with the same script: a program read from stdin cannot be.

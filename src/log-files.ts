@@ -65,16 +65,31 @@ function openAgain(target: LogTarget): number {
       throw err;
     }
     // Created here: the owner and mode of the file it replaces, whatever our umask, as
-    // logrotate's `create` would do. Only root may give a file away; otherwise it stays ours.
+    // logrotate's `create` would do.
     if (created) {
       const old = fstatSync(target.fds[0]);
       fchmodSync(fd, old.mode & 0o7777);
-      if (process.geteuid?.() === 0) fchownSync(fd, old.uid, old.gid);
+      const now = fstatSync(fd);
+      if (now.uid !== old.uid || now.gid !== old.gid) {
+        try {
+          fchownSync(fd, old.uid, old.gid);
+        } catch (err) {
+          // Not root (or an unmapped id): the file stays ours, which is who writes to it.
+          // Better a log with another owner than a log that stops rotating.
+          logEvent(`log reopen: cannot give '${target.path}' to uid ${old.uid} gid ${old.gid} (${errorText(err).split('\n')[0]}); it stays owned by uid ${now.uid}`);
+        }
+      }
     }
     return fd;
   } catch (err) {
     closeSync(fd);
-    if (created) unlinkSync(target.path);
+    if (created) {
+      try {
+        unlinkSync(target.path);
+      } catch {
+        // gone already: the original error is the one to report
+      }
+    }
     throw err;
   }
 }

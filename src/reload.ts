@@ -5,7 +5,7 @@
 // had (a hook should only swap in new state once it has fully built it).
 import { errorText, logEvent } from './event-log';
 import { hookName, isStopping, setReloadInProgress } from './shutdown';
-import { monotonicUsec, tellSystemd } from './systemd';
+import { monotonicMs, monotonicUsec, tellSystemd } from './systemd';
 
 export type ReloadHook = () => unknown;
 
@@ -58,7 +58,10 @@ export function handleReloadSignal(): void {
 }
 
 async function runReload(): Promise<boolean> {
-  const started = Date.now();
+  // One tick first, so reload() has registered this run before any hook can start a
+  // shutdown (which must then wait for it).
+  await undefined;
+  const started = monotonicMs();
   logEvent('reloading');
   tellSystemd({ RELOADING: '1', MONOTONIC_USEC: String(monotonicUsec()) });
   for (const hook of hooks) {
@@ -68,10 +71,10 @@ async function runReload(): Promise<boolean> {
       logEvent('reload cut short: stopping');
       return false;
     }
-    const t0 = Date.now();
+    const t0 = monotonicMs();
     try {
       await hook.fn();
-      logEvent(`reload hook '${hook.name}' done in ${Math.round(Date.now() - t0)} ms`);
+      logEvent(`reload hook '${hook.name}' done in ${Math.round(monotonicMs() - t0)} ms`);
     } catch (err) {
       logEvent(`reload hook '${hook.name}' failed: ${errorText(err)}; still running with the previous state`);
       const first = err instanceof Error ? err.message.split('\n')[0] : String(err);
@@ -83,7 +86,7 @@ async function runReload(): Promise<boolean> {
     logEvent('reload cut short: stopping');
     return false;
   }
-  logEvent(`reloaded in ${Math.round(Date.now() - started)} ms`);
+  logEvent(`reloaded in ${Math.round(monotonicMs() - started)} ms`);
   tellSystemd({ READY: '1' });
   return true;
 }

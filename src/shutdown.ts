@@ -4,7 +4,7 @@
 // non-zero code. The PID file is released last, just before exit.
 import { errorText, logEvent } from './event-log';
 import { invalidType } from './errors';
-import { tellSystemd } from './systemd';
+import { monotonicMs, tellSystemd } from './systemd';
 import { validateInteger, validateString } from './validate';
 
 export type ShutdownHook = (reason: string) => unknown;
@@ -95,24 +95,25 @@ export function handleShutdownSignals(): void {
 
 /**
  * After ready: an uncaught exception or unhandled rejection is logged with its stack and
- * starts the shutdown path with errorExitCode. A program with its own 'uncaughtException' or
- * 'unhandledRejection' listener has decided for itself: Node's rule, kept.
+ * starts the shutdown path with errorExitCode. Only an 'uncaughtException' listener is
+ * installed: in Node's default mode an unhandled rejection arrives there too (origin
+ * 'unhandledRejection'), and everything a program can do about either keeps working as in
+ * plain Node: its own 'unhandledRejection' listener handles rejections, its own
+ * 'uncaughtException' listener (ours is the other one) keeps it running, and
+ * --unhandled-rejections=warn keeps rejections from being fatal.
  */
 export function handleFatalErrors(): void {
   if (errorsHandled) return;
   errorsHandled = true;
-  const fatal = (event: 'uncaughtException' | 'unhandledRejection', kind: string, err: unknown) => {
-    if (process.listenerCount(event) > 1) return;
+  process.on('uncaughtException', (err, origin) => {
+    if (process.listenerCount('uncaughtException') > 1) return;
+    const kind = origin === 'unhandledRejection' ? 'unhandled rejection' : 'uncaught exception';
     logEvent(`${kind}: ${errorText(err)}`);
     // During the shutdown, the error is one more reason for a non-zero code, not a reason to
     // cut the other hooks (and the requests they drain) short: the deadline still bounds it.
     if (stopping) exitCode = errorExitCode;
     else void runShutdown(kind, errorExitCode);
-  };
-  process.on('uncaughtException', (err, origin) =>
-    origin === 'unhandledRejection' ? fatal('unhandledRejection', 'unhandled rejection', err) : fatal('uncaughtException', 'uncaught exception', err),
-  );
-  process.on('unhandledRejection', (reason) => fatal('unhandledRejection', 'unhandled rejection', reason));
+  });
 }
 
 /** Internal: reload.ts reports a reload in progress, which the shutdown lets finish first. */
@@ -126,24 +127,28 @@ export function setReloadInProgress(reload: Promise<unknown> | null): void {
  * Null when not stopping.
  */
 export function shutdownTimeLeft(): number | null {
-  return stopping ? Math.max(0, deadlineAt - Date.now()) : null;
+  return stopping ? Math.max(0, deadlineAt - nowMs()) : null;
 }
 
-const since = (t0: number) => Math.round(Date.now() - t0);
+// CLOCK_MONOTONIC, like the timers: a wall-clock step must not move the deadline. (Not
+// performance.now(): its first use loads perf_hooks, ~1.5 ms on the way out.)
+const nowMs = monotonicMs;
+const since = (t0: number) => Math.round(nowMs() - t0);
 
 async function runShutdown(reason: string, code: number): Promise<void> {
   stopping = true;
   exitCode = code;
-  const started = Date.now();
-  deadlineAt = Date.now() + timeoutMs;
+  const started = nowMs();
+  deadlineAt = started + timeoutMs;
   logEvent(`stopping (${reason})`);
   tellSystemd({ STOPPING: '1', STATUS: `stopping (${reason})` });
-  let current = 'none (waiting for the reload in progress)';
+  let current: string | null = null;
   // Referenced: a hook awaiting something that can never happen must not let the event loop
   // run dry and exit 0 as if the shutdown had worked.
   const deadline = setTimeout(() => {
     const forced = exitCode || 1;
-    logEvent(`shutdown hook '${current}' did not finish within ${timeoutMs} ms (shutdownTimeout); exiting with code ${forced}`);
+    const what = current === null ? 'the reload in progress' : `shutdown hook '${current}'`;
+    logEvent(`${what} did not finish within ${timeoutMs} ms (shutdownTimeout); exiting with code ${forced}`);
     exitNow(forced);
   }, timeoutMs);
   if (reloading !== null) {
@@ -152,7 +157,7 @@ async function runShutdown(reason: string, code: number): Promise<void> {
   }
   for (const hook of [...hooks].reverse()) {
     current = hook.name;
-    const t0 = Date.now();
+    const t0 = nowMs();
     try {
       await hook.fn(reason);
       logEvent(`shutdown hook '${hook.name}' done in ${since(t0)} ms`);

@@ -89,3 +89,8 @@ export function tellSystemd(fields: Record<string, string>): boolean {
     return false;
   }
 }
+
+/** The same clock in milliseconds, for deadlines and durations that a clock step must not move. */
+export function monotonicMs(): number {
+  return Number(process.hrtime.bigint()) / 1e6;
+}

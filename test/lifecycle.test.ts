@@ -1,7 +1,7 @@
 // Inside the daemon: graceful shutdown, reload and log reopening, with real signals, real
 // sockets and real requests against test/fixtures/lifecycle.mjs started through daemonize().
 import { execFileSync } from 'node:child_process';
-import { chmodSync, chownSync, existsSync, mkdirSync, readdirSync, readFileSync, readlinkSync, renameSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, closeSync, constants as fsConstants, existsSync, openSync, mkdirSync, readdirSync, readFileSync, readlinkSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { request, Agent } from 'node:http';
 import { connect } from 'node:net';
 import { join } from 'node:path';
@@ -137,11 +137,14 @@ describe('graceful shutdown, continued', () => {
   });
 
   it('an uncaught error during the shutdown does not cut the other hooks short: they run, exit errorExitCode', async () => {
-    const life = await startLife({ lateThrow: true, slowMs: 500 }, { errorExitCode: 70 });
-    // The exception comes 50 ms into the shutdown, while 'http' drains this request.
+    const releaseFile = join(tmp(), `release-${++n}`);
+    const life = await startLife({ lateThrow: true, releaseFile }, { errorExitCode: 70 });
+    // The exception comes 50 ms into the shutdown, while 'http' drains this held request.
     const slow = get(life.port, '/slow');
     await waitFor('the request to arrive', async () => (await get(life.port, '/inflight')).body === '1\n');
     process.kill(life.pid, 'SIGTERM');
+    await waitFor('the late exception', () => life.log().includes('uncaught exception: Error: late failure'));
+    writeFileSync(releaseFile, '');
     expect(await slow).toEqual({ status: 200, body: 'slow done\n' });
     expect(await pc.exitOf(life.pid)).toEqual({ code: 70, signal: null });
     expect(life.log()).toMatch(/uncaught exception: Error: late failure\n[\s\S]*shutdown hook 'http' done[\s\S]*stopped in \d+ ms \(exit code 70\)\n$/);
@@ -150,7 +153,10 @@ describe('graceful shutdown, continued', () => {
   it("a program's own uncaughtException listener decides: no shutdown", async () => {
     const life = await startLife({ ownHandler: true });
     expect((await get(life.port, '/throw')).status).toBe(200);
-    await waitFor('its handler', () => life.log().includes('own handler: boom after ready'));
+    await waitFor('its handler', () => life.log().includes('own handler (uncaughtException): boom after ready'));
+    // As in plain Node, that listener also receives rejections nobody handled.
+    expect((await get(life.port, '/reject')).status).toBe(200);
+    await waitFor('its handler', () => life.log().includes('own handler (unhandledRejection): rejected after ready'));
     expect((await get(life.port, '/')).body).toBe(`gen 0 pid ${life.pid}\n`);
     expect(life.log()).not.toContain('stopping');
   });
@@ -316,6 +322,21 @@ describe('log reopening', () => {
     // Opened without blocking: with no reader, open(2) says ENXIO at once.
     expect(readFileSync(`${life.logFile}.1`, 'utf8')).toMatch(/cannot reopen logs: Error: ENXIO: no such device or address, open '\S+life\.log'/);
     expect((await get(life.port, '/')).status).toBe(200);
+  });
+
+  it('a FIFO with a reader where the log was: refused as not a regular file', async () => {
+    const life = await startLife();
+    renameSync(life.logFile, `${life.logFile}.1`);
+    execFileSync('mkfifo', [life.logFile]);
+    const reader = openSync(life.logFile, fsConstants.O_RDONLY | fsConstants.O_NONBLOCK);
+    try {
+      process.kill(life.pid, 'SIGUSR2');
+      await waitFor('the failure line', () => readFileSync(`${life.logFile}.1`, 'utf8').includes('cannot reopen logs'));
+      expect(readFileSync(`${life.logFile}.1`, 'utf8')).toMatch(/cannot reopen logs: Error: cannot reopen '\S+life\.log': not a regular file/);
+      expect((await get(life.port, '/')).status).toBe(200);
+    } finally {
+      closeSync(reader);
+    }
   });
 
   it('a reopen that fails is logged and the old file keeps receiving output', async () => {

@@ -96,13 +96,16 @@ describe('sd_notify', () => {
 
   it('SIGTERM during a reload: the shutdown waits for it, and READY=1 never follows STOPPING=1', async () => {
     const r = receiver('path');
-    const { child, stderr } = service({ NOTIFY_SOCKET: r.address }, { reloadMs: 400 });
+    const reloadLatch = join(tmp(), `reload-latch-${++n}`);
+    const { child, stderr } = service({ NOTIFY_SOCKET: r.address }, { reloadLatch });
     await r.next('READY=1');
     const exited = new Promise((resolve) => child.once('exit', (c) => resolve(c)));
     child.kill('SIGHUP');
     expect(await r.next('RELOADING=1')).toMatch(/^RELOADING=1\nMONOTONIC_USEC=\d+$/);
-    child.kill('SIGTERM');
+    child.kill('SIGTERM'); // while the reload hook waits for its latch
     expect(await r.next('STOPPING=1')).toBe('STOPPING=1\nSTATUS=stopping (SIGTERM)');
+    await waitFor('the shutdown to wait', () => stderr().includes('waiting for the reload in progress'));
+    writeFileSync(reloadLatch, '');
     expect(await exited).toBe(0);
     expect(await r.collect(100)).toEqual([]);
     expect(stderr()).toMatch(
@@ -180,13 +183,13 @@ describe('watchdog', () => {
   });
 
   it('an interval beyond what a timer can hold is capped, not turned into 1 ms', () => {
-    const saved = { ...process.env };
     process.env.WATCHDOG_USEC = String(9e12); // WatchdogSec= of about 104 days
     try {
       expect(startWatchdog()).toBe(2 ** 31 - 1);
+      expect(process.env.WATCHDOG_USEC).toBeUndefined(); // taken, as for a real service
     } finally {
       stopWatchdog();
-      process.env = saved;
+      delete process.env.WATCHDOG_USEC;
     }
   });
 
@@ -210,6 +213,7 @@ describe('socket activation', () => {
     const pid = pc.track(r.pid!);
     expect(await getText(port, '/')).toBe(`gen 0 pid ${pid}\n`);
     expect(procStat(pid).ppid).toBe(process.pid); // reparented to us, the subreaper: it forked
+    expect(JSON.parse(await getText(port, '/env'))).toEqual([]); // not passed on to the daemon
   });
 
   it('through systemd-socket-activate: serves on the named socket, without forking, variables cleared', async () => {
