@@ -4,7 +4,7 @@
 // A hook that fails is logged and ends this reload: the daemon keeps serving with what it
 // had (a hook should only swap in new state once it has fully built it).
 import { errorText, logEvent } from './event-log';
-import { hookName, isStopping, setReloadInProgress } from './shutdown';
+import { addHook, isStopping, setReloadInProgress } from './shutdown';
 import { monotonicMs, monotonicUsec, tellSystemd } from './systemd';
 
 export type ReloadHook = () => unknown;
@@ -16,13 +16,9 @@ let signalHandled = false;
 
 /** Registers a reload hook and starts handling SIGHUP. Returns a function that unregisters it. */
 export function onReload(fn: ReloadHook, name?: string): () => void {
-  const hook = { fn, name: hookName(fn, name, hooks.length + 1) };
-  hooks.push(hook);
+  const remove = addHook(hooks, fn, name);
   handleReloadSignal();
-  return () => {
-    const i = hooks.indexOf(hook);
-    if (i >= 0) hooks.splice(i, 1);
-  };
+  return remove;
 }
 
 /**

@@ -38,10 +38,18 @@ export function configureShutdown(options: ShutdownOptions): void {
   if (options.errorExitCode !== undefined) errorExitCode = validateInteger(options.errorExitCode, 'errorExitCode', 1, 255);
 }
 
-export function hookName(fn: (...args: never[]) => unknown, name: unknown, index: number): string {
+/**
+ * Internal (shutdown and reload hooks): validates and appends a named hook; returns the
+ * function that removes it. Unnamed hooks are named after the function, or by position.
+ */
+export function addHook<F extends (...args: never[]) => unknown>(list: { fn: F; name: string }[], fn: F, name: unknown): () => void {
   if (typeof fn !== 'function') throw invalidType('fn', 'a function', fn);
-  if (name !== undefined) return validateString(name, 'name');
-  return fn.name || `#${index}`;
+  const hook = { fn, name: name !== undefined ? validateString(name, 'name') : fn.name || `#${list.length + 1}` };
+  list.push(hook);
+  return () => {
+    const i = list.indexOf(hook);
+    if (i >= 0) list.splice(i, 1);
+  };
 }
 
 /**
@@ -49,25 +57,21 @@ export function hookName(fn: (...args: never[]) => unknown, name: unknown, index
  * last-registered first; a returned promise is awaited. Returns a function that unregisters it.
  */
 export function onShutdown(fn: ShutdownHook, name?: string): () => void {
-  const hook = { fn, name: hookName(fn, name, hooks.length + 1) };
-  hooks.push(hook);
+  const remove = addHook(hooks, fn, name);
   handleShutdownSignals();
-  return () => {
-    const i = hooks.indexOf(hook);
-    if (i >= 0) hooks.splice(i, 1);
-  };
+  return remove;
 }
 
 /**
  * Starts the shutdown path from code (an admin endpoint, a fatal condition). `reason` is
- * logged; the process exits with `exitCode` when the hooks are done. Later calls while
+ * logged; the process exits with `code` when the hooks are done. Later calls while
  * stopping are ignored.
  */
-export function requestShutdown(reason = 'requested', exitCode = 0): void {
+export function requestShutdown(reason = 'requested', code = 0): void {
   validateString(reason, 'reason');
-  validateInteger(exitCode, 'exitCode', 0, 255);
+  validateInteger(code, 'exitCode', 0, 255);
   if (stopping) return;
-  void runShutdown(reason, exitCode);
+  void runShutdown(reason, code);
 }
 
 /** True once the shutdown path has started. */
