@@ -1,6 +1,8 @@
 // Launch to first HTTP answer: daemonkit's examples/hello.mjs against plain node serving the
-// same port, `setsid -f node`, and a child_process.spawn({ detached: true }) re-spawn, in one
-// run, interleaved, with and without NODE_EXTRA_CA_CERTS. Prints medians and ratios.
+// same port, `setsid -f node`, a child_process.spawn({ detached: true }) re-spawn, and the
+// library loaded in both processes with nothing but spawnDaemon() (the floor of this
+// design), in one run, interleaved, with and without NODE_EXTRA_CA_CERTS. Prints medians and
+// ratios.
 //
 //   node bench/start.mjs [--runs N]
 //
@@ -49,6 +51,7 @@ const variants = {
   'plain node': (port, pid) => ['node', [join(here, 'plain-server.mjs'), port, pid]],
   'setsid -f node': (port, pid) => ['setsid', ['-f', process.execPath, join(here, 'plain-server.mjs'), port, pid]],
   'spawn detached': (port, pid) => ['node', [join(here, 'plain-server.mjs'), port, pid, '--respawn']],
+  'library + spawnDaemon': (port, pid) => ['node', [join(here, 'native-respawn.mjs'), port, pid]],
   daemonkit: (port, pid) => ['node', [join(here, '..', 'examples', 'hello.mjs'), port, pid, '/dev/null']],
 };
 
@@ -76,7 +79,7 @@ async function suite(label, env) {
   const base = median(times['plain node']);
   console.log(`\n${label} (${runs} runs each, interleaved; medians)`);
   for (const [name, xs] of Object.entries(times)) {
-    console.log(`  ${name.padEnd(16)} ${median(xs).toFixed(1).padStart(7)} ms   ${(median(xs) / base).toFixed(2)}x plain node`);
+    console.log(`  ${name.padEnd(22)} ${median(xs).toFixed(1).padStart(7)} ms   ${(median(xs) / base).toFixed(2)}x plain node`);
   }
   const dk = median(times.daemonkit);
   console.log(`  daemonkit / plain node: ${(dk / base).toFixed(2)} (target <= 1.9)   daemonkit / spawn detached: ${(dk / median(times['spawn detached'])).toFixed(2)} (target <= 1.0)`);
