@@ -6,7 +6,7 @@
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { invalidType } from './errors';
 import { shutdownTimeLeft } from './shutdown';
-import { validateInteger } from './validate';
+import { validateInteger, validateObject } from './validate';
 
 export interface CloseServerOptions {
   /**
@@ -36,6 +36,7 @@ export function closeServer(server: Server, options: CloseServerOptions = {}): P
   if (typeof s !== 'object' || s === null || typeof s.closeIdleConnections !== 'function' || typeof s.closeAllConnections !== 'function') {
     throw invalidType('server', 'an http.Server or https.Server (Node >= 18.2)', server);
   }
+  validateObject(options, 'options');
   const timeout = validateInteger(options.timeout ?? defaultTimeout(), 'options.timeout', 0, 2 ** 31 - 1);
 
   return new Promise<number>((resolve) => {

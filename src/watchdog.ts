@@ -7,13 +7,17 @@ import { tellSystemd } from './systemd';
 let timer: NodeJS.Timeout | null = null;
 let intervalUsec: number | null = null;
 
+// Half the interval, as sd_watchdog_enabled(3) advises. setInterval takes at most 2^31-1 ms
+// (~24.8 days); beyond, Node would silently use 1 ms.
+const pingEveryMs = (usec: number) => Math.min(2 ** 31 - 1, Math.max(1, usec / 2000));
+
 /**
  * Starts the keep-alive if systemd asked for one (WATCHDOG_USEC set, and WATCHDOG_PID unset
  * or this process). Removes both variables so children do not ping on our behalf. Returns the
  * ping interval in ms, or null when there is no watchdog. Idempotent.
  */
 export function startWatchdog(): number | null {
-  if (timer !== null) return Math.min(2 ** 31 - 1, Math.max(1, intervalUsec! / 2000));
+  if (timer !== null) return pingEveryMs(intervalUsec!);
   const env = process.env;
   if (intervalUsec === null) {
     const usec = Number(env.WATCHDOG_USEC);
@@ -23,8 +27,7 @@ export function startWatchdog(): number | null {
     delete env.WATCHDOG_USEC;
     delete env.WATCHDOG_PID;
   }
-  // setInterval takes at most 2^31-1 ms (~24.8 days); beyond, Node would use 1 ms.
-  const everyMs = Math.min(2 ** 31 - 1, Math.max(1, intervalUsec / 2000));
+  const everyMs = pingEveryMs(intervalUsec);
   const ping = () => tellSystemd({ WATCHDOG: '1' });
   ping();
   // unref: the watchdog alone must not keep a finished program alive.

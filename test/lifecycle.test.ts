@@ -221,6 +221,18 @@ describe('graceful shutdown, continued', () => {
   }
 });
 
+describe('bad input', () => {
+  it('closeServer, onShutdown and requestShutdown name the argument', async () => {
+    const { closeServer, onShutdown, requestShutdown } = await import('../src/index');
+    const { createServer } = await import('node:http');
+    expect(() => closeServer(undefined as never)).toThrow(/The "server" argument must be an http\.Server/);
+    expect(() => closeServer(createServer(), null as never)).toThrow(/The "options" argument must be of type object/);
+    expect(() => closeServer(createServer(), { timeout: -1 })).toThrow(/"options\.timeout" is out of range/);
+    expect(() => onShutdown('x' as never)).toThrow(/The "fn" argument must be a function/);
+    expect(() => requestShutdown('x', 300)).toThrow(/"exitCode" is out of range/);
+  });
+});
+
 describe('reload', () => {
   it('SIGHUP runs the reload hooks in the same process, on the same socket; a failing hook leaves it serving', async () => {
     const failFile = join(tmp(), `fail-${++n}`);
