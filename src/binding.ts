@@ -1,7 +1,22 @@
-// Loads the addon: build/Release during development, prebuilds/<platform>-<arch> when
-// installed. The directory above this file is the package root from both src/ and dist/.
+// Loads the addon: build/Release during development (or after a compile at install time),
+// prebuilds/<platform>-<arch>/ when installed from the registry. node-gyp-build makes that
+// choice. For the two files this package produces itself, the choice is made here first,
+// without loading node-gyp-build: in an ESM program that means no CommonJS loader at all,
+// and the two together cost ~7 ms per process, paid twice by a daemon (launcher and daemon)
+// on its way to the first answered request (bench/start.mjs).
+//
+// The shortcut only takes a file node-gyp-build (4.x) would take first: build/Release (its
+// first choice unless PREBUILDS_ONLY), else the prebuild tagged with this libc, which is the
+// only one `npm run prebuild` puts in the directory. Anything that can change node-gyp-build's
+// answer (its environment variables, Electron, a missing file) hands over to node-gyp-build.
+// test/package.test.ts checks that the installed package maps the file node-gyp-build picks.
+// __dirname is dist/ (or src/ under the tests), one level below the package root; the ESM
+// build defines it (scripts/bundle.mjs).
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { NativeBinding } from './native';
+
+const NAME = 'daemonkit';
 
 function load(): NativeBinding {
   if (process.platform === 'win32') {
@@ -12,8 +27,32 @@ function load(): NativeBinding {
     err.code = 'ERR_UNSUPPORTED_PLATFORM';
     throw err;
   }
+  const root = join(__dirname, '..');
+  const known = knownAddon(root);
+  if (known !== null) {
+    const module = { exports: {} as NativeBinding };
+    process.dlopen(module, known);
+    return module.exports;
+  }
   const nodeGypBuild = require('node-gyp-build') as (dir: string) => NativeBinding;
-  return nodeGypBuild(join(__dirname, '..'));
+  return nodeGypBuild(root);
+}
+
+/** The file node-gyp-build would load, when that is certain without it; else null. */
+function knownAddon(root: string): string | null {
+  const env = process.env;
+  const steered = ['DAEMONKIT_PREBUILD', 'npm_config_arch', 'npm_config_platform', 'LIBC', 'ARM_VERSION'].some((k) => env[k]);
+  if (steered || process.versions.electron !== undefined || (process.versions as Record<string, string | undefined>).nw !== undefined) return null;
+  if (!env.PREBUILDS_ONLY) {
+    // binding.gyp has one target, so this is the only .node file node-gyp puts there.
+    const built = join(root, 'build', 'Release', `${NAME}.node`);
+    if (existsSync(built)) return built;
+    // A Debug build, or a failed one: node-gyp-build looks in build/ before prebuilds/.
+    if (existsSync(join(root, 'build'))) return null;
+  }
+  const libc = process.platform === 'linux' && existsSync('/etc/alpine-release') ? 'musl' : 'glibc';
+  const prebuilt = join(root, 'prebuilds', `${process.platform}-${process.arch}`, `${NAME}.${libc}.node`);
+  return existsSync(prebuilt) ? prebuilt : null;
 }
 
 export const native: NativeBinding = load();

@@ -16,6 +16,21 @@ function npmCli(): string {
 }
 
 let app = '';
+
+// Which .node files a program that imports daemonkit has mapped (/proc/self/maps), and
+// whether node-gyp-build was loaded to find them.
+function addonLoad(cwd: string, env: NodeJS.ProcessEnv, kind: 'esm' | 'cjs'): { mapped: string[]; nodeGypBuild: boolean } {
+  const report = `const maps = require('node:fs').readFileSync('/proc/self/maps', 'utf8');
+    const mapped = [...new Set(maps.split('\\n').map((l) => l.split(/\\s+/)[5]).filter((f) => f && f.endsWith('.node')))];
+    const nodeGypBuild = Object.keys(require.cache).some((k) => k.includes('node-gyp-build'));
+    console.log(JSON.stringify({ mapped, nodeGypBuild }));`;
+  const script =
+    kind === 'esm'
+      ? `import 'daemonkit'; import { createRequire } from 'node:module'; const require = createRequire(import.meta.url); ${report}`
+      : `require('daemonkit'); ${report}`;
+  const args = kind === 'esm' ? ['--input-type=module', '-e', script] : ['-e', script];
+  return JSON.parse(execFileSync('node', args, { cwd, env, encoding: 'utf8' }));
+}
 let bareEnv: NodeJS.ProcessEnv = {};
 
 beforeAll(() => {
@@ -55,6 +70,16 @@ beforeAll(() => {
   run(['install', '--no-audit', '--no-fund', '--prefer-offline', join(tmp(), `daemonkit-${version}.tgz`)], app, bareEnv);
 }, 240_000);
 
+describe('in the source tree', () => {
+  it('loads build/Release, as node-gyp-build would, without node-gyp-build', () => {
+    const expected = execFileSync(process.execPath, ['-e', `console.log(require('node-gyp-build').path(${JSON.stringify(root)}))`], { cwd: root, encoding: 'utf8' });
+    expect(expected).toBe(`${join(root, 'build', 'Release', 'daemonkit.node')}\n`);
+    const env = { ...process.env, PREBUILDS_ONLY: undefined };
+    expect(addonLoad(root, env, 'esm')).toEqual({ mapped: [expected.trim()], nodeGypBuild: false });
+    expect(addonLoad(root, env, 'cjs')).toEqual({ mapped: [expected.trim()], nodeGypBuild: false });
+  });
+});
+
 describe('installed from the tarball without a compiler', () => {
   it('had no compiler on the PATH it installed with', () => {
     for (const tool of ['cc', 'gcc', 'g++', 'make', 'python3']) {
@@ -88,6 +113,17 @@ describe('installed from the tarball without a compiler', () => {
       console.log('daemon', pid, 'done');`;
     const out = execFileSync('node', ['--input-type=module', '-e', script], { cwd: app, env: bareEnv, encoding: 'utf8' });
     expect(out).toMatch(/^daemon \d+ done\n$/);
+  });
+
+  it('loads the prebuild node-gyp-build picks, without node-gyp-build, from ESM and CommonJS', () => {
+    const installed = join(app, 'node_modules', 'daemonkit');
+    const env = { ...bareEnv, PREBUILDS_ONLY: undefined };
+    const expected = execFileSync('node', ['-e', `console.log(require('node-gyp-build').path(${JSON.stringify(installed)}))`], { cwd: app, env, encoding: 'utf8' });
+    expect(expected).toMatch(/prebuilds\/linux-x64\/daemonkit\.glibc\.node\n$/);
+    expect(addonLoad(app, env, 'esm')).toEqual({ mapped: [expected.trim()], nodeGypBuild: false });
+    expect(addonLoad(app, env, 'cjs')).toEqual({ mapped: [expected.trim()], nodeGypBuild: false });
+    // Anything that steers node-gyp-build hands the choice to it.
+    expect(addonLoad(app, { ...env, DAEMONKIT_PREBUILD: installed }, 'esm')).toEqual({ mapped: [expected.trim()], nodeGypBuild: true });
   });
 
   it('installs the daemonkit command', () => {
