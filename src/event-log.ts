@@ -4,20 +4,22 @@
 // Synchronous writes, so the last lines before process.exit() are never lost.
 import { writeSync } from 'node:fs';
 import { basename, extname } from 'node:path';
+import { processState } from './process-state';
 
-let serviceName: string | undefined;
+// Shared with another copy of the library in this process (see process-state.ts).
+const state = processState.eventLog;
 
 /** The name in event lines (daemonize() sets it; default: the script's base name). */
 export function setEventLogName(name: string): void {
-  serviceName = name;
+  state.name = name;
 }
 
 function currentName(): string {
-  if (serviceName === undefined) {
+  if (state.name === undefined) {
     const script = process.argv[1] ?? process.argv0;
-    serviceName = basename(script, extname(script)) || 'node';
+    state.name = basename(script, extname(script)) || 'node';
   }
-  return serviceName;
+  return state.name;
 }
 
 /** Writes one event line to stderr. Never throws: a closed stderr must not stop a shutdown. */

@@ -5,17 +5,11 @@
 // is lost or written twice.
 import { closeSync, fchmodSync, fchownSync, fstatSync, openSync, unlinkSync, constants as fsConstants } from 'node:fs';
 import { errorText, logEvent } from './event-log';
+import { type LogTarget, processState } from './process-state';
 import { dup2 } from './session';
 
-interface LogTarget {
-  /** The path to reopen (inside the chroot when there is one), or null if unreachable. */
-  path: string | null;
-  /** The path as configured, for messages. */
-  shown: string;
-  fds: (1 | 2)[];
-}
-
-let targets: LogTarget[] = [];
+// Shared with another copy of the library in this process (see process-state.ts).
+const state = processState.logFiles;
 
 /**
  * Set by daemonize(): which files fds 1 and 2 were opened on. With a chroot, paths outside the
@@ -26,17 +20,18 @@ export function setLogFiles(stdoutPath: string | undefined, stderrPath: string |
     if (chrootDir === undefined) return p;
     return p.startsWith(`${chrootDir.replace(/\/+$/, '')}/`) ? p.slice(chrootDir.replace(/\/+$/, '').length) : null;
   };
-  targets = [];
+  const targets: LogTarget[] = [];
   if (stdoutPath !== undefined) targets.push({ path: reachable(stdoutPath), shown: stdoutPath, fds: [1] });
   if (stderrPath !== undefined) {
     if (stderrPath === stdoutPath) targets[0].fds.push(2);
     else targets.push({ path: reachable(stderrPath), shown: stderrPath, fds: [2] });
   }
+  state.targets = targets;
 }
 
 /** The log files reopenLogs() would reopen. */
 export function logFiles(): string[] {
-  return targets.map((t) => t.shown);
+  return state.targets.map((t) => t.shown);
 }
 
 function openAgain(target: LogTarget): number {
@@ -101,7 +96,7 @@ function openAgain(target: LogTarget): number {
  */
 export function reopenLogs(): string[] {
   const done: string[] = [];
-  for (const target of targets) {
+  for (const target of state.targets) {
     const fd = openAgain(target);
     try {
       for (const to of target.fds) dup2(fd, to);
@@ -113,12 +108,10 @@ export function reopenLogs(): string[] {
   return done;
 }
 
-let signalHandled = false;
-
 /** SIGUSR2 runs reopenLogs() (Node keeps SIGUSR1 for its inspector). */
 export function handleLogReopenSignal(): void {
-  if (signalHandled) return;
-  signalHandled = true;
+  if (state.signalHandled) return;
+  state.signalHandled = true;
   process.on('SIGUSR2', () => {
     try {
       const paths = reopenLogs();

@@ -4,19 +4,18 @@
 // A hook that fails is logged and ends this reload: the daemon keeps serving with what it
 // had (a hook should only swap in new state once it has fully built it).
 import { errorText, logEvent } from './event-log';
+import { processState } from './process-state';
 import { addHook, isStopping, setReloadInProgress } from './shutdown';
 import { monotonicMs, monotonicUsec, tellSystemd } from './systemd';
 
 export type ReloadHook = () => unknown;
 
-const hooks: { fn: ReloadHook; name: string }[] = [];
-let running: Promise<boolean> | null = null;
-let queued: Promise<boolean> | null = null;
-let signalHandled = false;
+// Shared with another copy of the library in this process (see process-state.ts).
+const state = processState.reload;
 
 /** Registers a reload hook and starts handling SIGHUP. Returns a function that unregisters it. */
 export function onReload(fn: ReloadHook, name?: string): () => void {
-  const remove = addHook(hooks, fn, name);
+  const remove = addHook(state.hooks, fn, name);
   handleReloadSignal();
   return remove;
 }
@@ -30,26 +29,26 @@ export function reload(): Promise<boolean> {
     logEvent('reload ignored: stopping');
     return Promise.resolve(false);
   }
-  if (running === null) {
-    running = runReload().finally(() => {
-      running = null;
-      setReloadInProgress(queued);
+  if (state.running === null) {
+    state.running = runReload().finally(() => {
+      state.running = null;
+      setReloadInProgress(state.queued);
     });
-    setReloadInProgress(running);
-    return running;
+    setReloadInProgress(state.running);
+    return state.running;
   }
-  queued ??= running.then(() => {
-    queued = null;
+  state.queued ??= state.running.then(() => {
+    state.queued = null;
     return reload();
   });
-  setReloadInProgress(queued);
-  return queued;
+  setReloadInProgress(state.queued);
+  return state.queued;
 }
 
 /** SIGHUP runs reload(); without this, Node's default for SIGHUP is to exit. */
 export function handleReloadSignal(): void {
-  if (signalHandled) return;
-  signalHandled = true;
+  if (state.signalHandled) return;
+  state.signalHandled = true;
   process.on('SIGHUP', () => void reload());
 }
 
@@ -60,7 +59,7 @@ async function runReload(): Promise<boolean> {
   const started = monotonicMs();
   logEvent('reloading');
   tellSystemd({ RELOADING: '1', MONOTONIC_USEC: String(monotonicUsec()) });
-  for (const hook of hooks) {
+  for (const hook of state.hooks) {
     // A shutdown that began meanwhile waits for this reload: finish it quickly, and do not
     // tell systemd READY=1 after STOPPING=1.
     if (isStopping()) {

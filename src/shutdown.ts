@@ -4,15 +4,11 @@
 // non-zero code. The PID file is released last, just before exit.
 import { errorText, logEvent } from './event-log';
 import { invalidType } from './errors';
+import { processState } from './process-state';
 import { monotonicMs, tellSystemd } from './systemd';
 import { validateInteger, validateString } from './validate';
 
 export type ShutdownHook = (reason: string) => unknown;
-
-interface Hook {
-  fn: ShutdownHook;
-  name: string;
-}
 
 export interface ShutdownOptions {
   /** Milliseconds for all hooks together (default 10 000). */
@@ -21,21 +17,13 @@ export interface ShutdownOptions {
   errorExitCode?: number;
 }
 
-const hooks: Hook[] = [];
-const finalSteps: (() => void)[] = [];
-let timeoutMs = 10_000;
-let errorExitCode = 1;
-let stopping = false;
-let exitCode = 0;
-let deadlineAt = 0;
-let reloading: Promise<unknown> | null = null;
-let signalsHandled = false;
-let errorsHandled = false;
+// Shared with another copy of the library in this process (see process-state.ts).
+const state = processState.shutdown;
 
 /** Sets the deadline and the exit code for uncaught errors (daemonize() passes its options). */
 export function configureShutdown(options: ShutdownOptions): void {
-  if (options.timeout !== undefined) timeoutMs = validateInteger(options.timeout, 'timeout', 1, 2 ** 31 - 1);
-  if (options.errorExitCode !== undefined) errorExitCode = validateInteger(options.errorExitCode, 'errorExitCode', 1, 255);
+  if (options.timeout !== undefined) state.timeoutMs = validateInteger(options.timeout, 'timeout', 1, 2 ** 31 - 1);
+  if (options.errorExitCode !== undefined) state.errorExitCode = validateInteger(options.errorExitCode, 'errorExitCode', 1, 255);
 }
 
 /**
@@ -57,7 +45,7 @@ export function addHook<F extends (...args: never[]) => unknown>(list: { fn: F; 
  * last-registered first; a returned promise is awaited. Returns a function that unregisters it.
  */
 export function onShutdown(fn: ShutdownHook, name?: string): () => void {
-  const remove = addHook(hooks, fn, name);
+  const remove = addHook(state.hooks, fn, name);
   handleShutdownSignals();
   return remove;
 }
@@ -70,27 +58,27 @@ export function onShutdown(fn: ShutdownHook, name?: string): () => void {
 export function requestShutdown(reason = 'requested', code = 0): void {
   validateString(reason, 'reason');
   validateInteger(code, 'exitCode', 0, 255);
-  if (stopping) return;
+  if (state.stopping) return;
   void runShutdown(reason, code);
 }
 
 /** True once the shutdown path has started. */
 export function isStopping(): boolean {
-  return stopping;
+  return state.stopping;
 }
 
 /** Internal: a step after the hooks and the "stopped" line, right before exit. */
 export function atFinalExit(step: () => void): void {
-  finalSteps.push(step);
+  state.finalSteps.push(step);
 }
 
 /** SIGTERM and SIGINT start the shutdown path; a second one during it exits at once. */
 export function handleShutdownSignals(): void {
-  if (signalsHandled) return;
-  signalsHandled = true;
+  if (state.signalsHandled) return;
+  state.signalsHandled = true;
   for (const signal of ['SIGTERM', 'SIGINT'] as const) {
     process.on(signal, () => {
-      if (!stopping) return void runShutdown(signal, 0);
+      if (!state.stopping) return void runShutdown(signal, 0);
       logEvent(`${signal} again during shutdown: exiting now`);
       exitNow(1);
     });
@@ -107,22 +95,22 @@ export function handleShutdownSignals(): void {
  * --unhandled-rejections=warn keeps rejections from being fatal.
  */
 export function handleFatalErrors(): void {
-  if (errorsHandled) return;
-  errorsHandled = true;
+  if (state.errorsHandled) return;
+  state.errorsHandled = true;
   process.on('uncaughtException', (err, origin) => {
     if (process.listenerCount('uncaughtException') > 1) return;
     const kind = origin === 'unhandledRejection' ? 'unhandled rejection' : 'uncaught exception';
     logEvent(`${kind}: ${errorText(err)}`);
     // During the shutdown, the error is one more reason for a non-zero code, not a reason to
     // cut the other hooks (and the requests they drain) short: the deadline still bounds it.
-    if (stopping) exitCode = errorExitCode;
-    else void runShutdown(kind, errorExitCode);
+    if (state.stopping) state.exitCode = state.errorExitCode;
+    else void runShutdown(kind, state.errorExitCode);
   });
 }
 
 /** Internal: reload.ts reports a reload in progress, which the shutdown lets finish first. */
 export function setReloadInProgress(reload: Promise<unknown> | null): void {
-  reloading = reload;
+  state.reloading = reload;
 }
 
 /**
@@ -131,7 +119,7 @@ export function setReloadInProgress(reload: Promise<unknown> | null): void {
  * Null when not stopping.
  */
 export function shutdownTimeLeft(): number | null {
-  return stopping ? Math.max(0, deadlineAt - nowMs()) : null;
+  return state.stopping ? Math.max(0, state.deadlineAt - nowMs()) : null;
 }
 
 // CLOCK_MONOTONIC, like the timers: a wall-clock step must not move the deadline. (Not
@@ -140,26 +128,26 @@ const nowMs = monotonicMs;
 const since = (t0: number) => Math.round(nowMs() - t0);
 
 async function runShutdown(reason: string, code: number): Promise<void> {
-  stopping = true;
-  exitCode = code;
+  state.stopping = true;
+  state.exitCode = code;
   const started = nowMs();
-  deadlineAt = started + timeoutMs;
+  state.deadlineAt = started + state.timeoutMs;
   logEvent(`stopping (${reason})`);
   tellSystemd({ STOPPING: '1', STATUS: `stopping (${reason})` });
   let current: string | null = null;
   // Referenced: a hook awaiting something that can never happen must not let the event loop
   // run dry and exit 0 as if the shutdown had worked.
   const deadline = setTimeout(() => {
-    const forced = exitCode || 1;
+    const forced = state.exitCode || 1;
     const what = current === null ? 'the reload in progress' : `shutdown hook '${current}'`;
-    logEvent(`${what} did not finish within ${timeoutMs} ms (shutdownTimeout); exiting with code ${forced}`);
+    logEvent(`${what} did not finish within ${state.timeoutMs} ms (shutdownTimeout); exiting with code ${forced}`);
     exitNow(forced);
-  }, timeoutMs);
-  if (reloading !== null) {
+  }, state.timeoutMs);
+  if (state.reloading !== null) {
     logEvent('waiting for the reload in progress');
-    await reloading.catch(() => undefined);
+    await state.reloading.catch(() => undefined);
   }
-  for (const hook of [...hooks].reverse()) {
+  for (const hook of [...state.hooks].reverse()) {
     current = hook.name;
     const t0 = nowMs();
     try {
@@ -167,16 +155,16 @@ async function runShutdown(reason: string, code: number): Promise<void> {
       logEvent(`shutdown hook '${hook.name}' done in ${since(t0)} ms`);
     } catch (err) {
       logEvent(`shutdown hook '${hook.name}' failed after ${since(t0)} ms: ${errorText(err)}`);
-      exitCode ||= 1;
+      state.exitCode ||= 1;
     }
   }
   clearTimeout(deadline);
-  logEvent(`stopped in ${since(started)} ms (exit code ${exitCode})`);
-  exitNow(exitCode);
+  logEvent(`stopped in ${since(started)} ms (exit code ${state.exitCode})`);
+  exitNow(state.exitCode);
 }
 
 function exitNow(code: number): never {
-  for (const step of finalSteps.splice(0)) {
+  for (const step of state.finalSteps.splice(0)) {
     try {
       step();
     } catch (err) {

@@ -361,3 +361,26 @@ describe('log reopening', () => {
     expect((await get(life.port, '/')).status).toBe(200);
   });
 });
+
+describe('a program that loads both builds', () => {
+  it('runs the hooks registered through the CommonJS copy when the ESM copy daemonized it', async () => {
+    const port = freePort();
+    const pidFile = join(tmp(), 'both.pid');
+    const logFile = join(tmp(), 'both.log');
+    const r = await launchFixture('both-builds.mjs', [String(port), pidFile, logFile]);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    const pid = r.pid!;
+    pc.track(pid);
+    expect((await get(port, '/')).body).toBe('both\n');
+    process.kill(pid, 'SIGHUP');
+    await waitFor('the reload', () => readFileSync(logFile, 'utf8').includes('reloaded in'));
+    process.kill(pid, 'SIGTERM');
+    expect(await pc.exitOf(pid)).toEqual({ code: 0, signal: null });
+    const log = readFileSync(logFile, 'utf8');
+    expect(log).toContain('two copies: true\n');
+    expect(log).toContain('reload hook of the CommonJS copy ran\n');
+    expect(log).toMatch(/both\[\d+\]: shutdown hook 'cjs-close' done in \d+ ms\n/);
+    expect(existsSync(pidFile)).toBe(false);
+  });
+});

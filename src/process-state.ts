@@ -1,0 +1,68 @@
+// State that belongs to the process, not to one copy of the library. A program can load
+// daemonkit twice: as ESM (dist/index.mjs) and as CommonJS (dist/index.js, say from a
+// dependency that calls require()). Both copies must see the same shutdown and reload hooks,
+// log files and watchdog, or a hook registered through one copy would never run when the
+// other handles SIGTERM. The key names the layout: bump it when a field changes meaning, so
+// two versions with different layouts keep separate state instead of misreading each other's.
+import type { ReloadHook } from './reload';
+import type { ShutdownHook } from './shutdown';
+
+const KEY = Symbol.for('daemonkit.process-state.v1');
+
+export interface LogTarget {
+  /** The path to reopen (inside the chroot when there is one), or null if unreachable. */
+  path: string | null;
+  /** The path as configured, for messages. */
+  shown: string;
+  fds: (1 | 2)[];
+}
+
+export interface ProcessState {
+  shutdown: {
+    hooks: { fn: ShutdownHook; name: string }[];
+    finalSteps: (() => void)[];
+    timeoutMs: number;
+    errorExitCode: number;
+    stopping: boolean;
+    exitCode: number;
+    deadlineAt: number;
+    reloading: Promise<unknown> | null;
+    signalsHandled: boolean;
+    errorsHandled: boolean;
+  };
+  reload: {
+    hooks: { fn: ReloadHook; name: string }[];
+    running: Promise<boolean> | null;
+    queued: Promise<boolean> | null;
+    signalHandled: boolean;
+  };
+  logFiles: { targets: LogTarget[]; signalHandled: boolean };
+  eventLog: { name: string | undefined };
+  watchdog: { timer: NodeJS.Timeout | null; intervalUsec: number | null };
+}
+
+function fresh(): ProcessState {
+  return {
+    shutdown: {
+      hooks: [],
+      finalSteps: [],
+      timeoutMs: 10_000,
+      errorExitCode: 1,
+      stopping: false,
+      exitCode: 0,
+      deadlineAt: 0,
+      reloading: null,
+      signalsHandled: false,
+      errorsHandled: false,
+    },
+    reload: { hooks: [], running: null, queued: null, signalHandled: false },
+    logFiles: { targets: [], signalHandled: false },
+    eventLog: { name: undefined },
+    watchdog: { timer: null, intervalUsec: null },
+  };
+}
+
+const holder = globalThis as typeof globalThis & { [KEY]?: ProcessState };
+
+/** The one state of this process, created by whichever copy of the library loads first. */
+export const processState: ProcessState = (holder[KEY] ??= fresh());
