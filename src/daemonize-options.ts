@@ -2,10 +2,10 @@
 // (DESIGN.md section 2, step 1). Every rejection is an OptionError: one line naming the
 // option and what to give instead, exit code 2.
 import { isAbsolute, resolve } from 'node:path';
-import { isIP } from 'node:net';
 import { OptionError, describeError } from './daemonize-errors';
 import { resolveCredentials, lookupUser, type Credentials } from './identity';
 import { rlimitNames, type Rlimit } from './rlimit';
+import { ipFamily } from './socket';
 
 export interface ListenOptions {
   /** TCP port (0 for any free one). */
@@ -190,7 +190,7 @@ export function resolveOptions(o: DaemonizeOptions, name: string): Plan {
         throw new OptionError(`${at}.port must be an integer from 0 to 65535, got ${JSON.stringify(l.port)}`);
       }
       const host = l.host ?? '::';
-      if (typeof host !== 'string' || isIP(host) === 0) {
+      if (typeof host !== 'string' || ipFamily(host) === 0) {
         throw new OptionError(`${at}.host must be a numeric IPv4 or IPv6 address such as 0.0.0.0 or ::1, got ${JSON.stringify(l.host)}`);
       }
       listen.push({ kind: 'tcp', host, port: l.port, backlog: l.backlog, ipv6Only: l.ipv6Only });

@@ -3,8 +3,10 @@ import { spawn } from 'node:child_process';
 import { closeSync, statSync } from 'node:fs';
 import { createServer, get, type Server } from 'node:http';
 import { join } from 'node:path';
+import { isIP } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { bindDatagram, listenTcp, listenUnix, receiveDatagram, sendDatagram, socketAddress } from '../src/index';
+import { ipFamily } from '../src/socket';
 import { useTmpDir, waitFor } from './helpers';
 
 const tmp = useTmpDir();
@@ -134,5 +136,13 @@ sys.stdout.write(s.recv(4096).decode() + "\\n")`,
     const path = join(tmp(), 'nobody-here.sock');
     expect(() => sendDatagram(path, 'x')).toThrow(expect.objectContaining({ code: 'ENOENT', syscall: 'sendto', path }));
     expect(() => sendDatagram('@daemonkit-nobody-here', 'x')).toThrow(expect.objectContaining({ code: 'ECONNREFUSED', syscall: 'sendto' }));
+  });
+});
+
+describe('ipFamily (host validation without net.isIP)', () => {
+  it('answers as net.isIP for addresses, near-addresses and names', () => {
+    const hosts = ['127.0.0.1', '0.0.0.0', '255.255.255.255', '256.1.1.1', '01.2.3.4', '1.2.3', '1.2.3.4.5', '1.2.3.-4', '0x7f.0.0.1', ' 1.2.3.4', '1.2.3.4 ',
+      '::', '::1', '2001:db8::1', '::ffff:1.2.3.4', 'fe80::1%lo', '1::2::3', 'gggg::', '[::1]', ':::', '', 'localhost'];
+    expect(hosts.map((h) => [h, ipFamily(h)])).toEqual(hosts.map((h) => [h, isIP(h)]));
   });
 });
