@@ -12,5 +12,7 @@ if (!process.env.BENCH_CHILD) {
   spawnDaemon(process.execPath, { args: [...process.execArgv, ...process.argv.slice(1)], env: { ...process.env, BENCH_CHILD: '1' } });
 } else {
   writeFileSync(pidFile, `${process.pid}\n`);
-  createServer((req, res) => res.end(`hello from pid ${process.pid}\n`)).listen(Number(port), '127.0.0.1');
+  createServer((req, res) => res.end(`hello from pid ${process.pid}\n`)).listen(Number(port), '127.0.0.1', () => {
+    console.log(`serving on port ${port}`);
+  });
 }

@@ -17,6 +17,9 @@ if (mode === '--respawn' && !process.env.BENCH_CHILD) {
   }).unref();
 } else {
   writeFileSync(pidFile, `${process.pid}\n`);
-  const server = createServer((req, res) => res.end(`hello from pid ${process.pid}\n`)).listen(Number(port), '127.0.0.1');
+  // The same work as examples/hello.mjs once it is listening: one line on stdout.
+  const server = createServer((req, res) => res.end(`hello from pid ${process.pid}\n`)).listen(Number(port), '127.0.0.1', () => {
+    console.log(`serving on port ${port}`);
+  });
   if (mode === '--graceful') process.on('SIGTERM', () => server.close(() => process.exit(0)));
 }
