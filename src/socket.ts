@@ -45,15 +45,20 @@ function validateBacklog(value: unknown): number {
  * 4 or 6 for a numeric address, else 0: what net.isIP() answers, without its IPv6 regular
  * expression, whose first use costs ~6 ms (daemonize() checks the default '::' in both the
  * launcher and the daemon). IPv4 as inet_pton(3) reads it: four decimal parts without
- * leading zeros; IPv6 parsed by Node's SocketAddress (libuv's inet_pton).
+ * leading zeros. IPv6 by Node's SocketAddress (libuv's inet_pton), given only the address:
+ * libuv cuts a zone suffix off unchecked, so the zone is checked here, with isIP's grammar.
  */
 export function ipFamily(host: string): 4 | 6 | 0 {
   if (!host.includes(':')) {
     const parts = host.split('.');
     return parts.length === 4 && parts.every((p) => /^(0|[1-9]\d{0,2})$/.test(p) && Number(p) <= 255) ? 4 : 0;
   }
+  const zoneAt = host.indexOf('%');
+  const address = zoneAt === -1 ? host : host.slice(0, zoneAt);
+  if (zoneAt !== -1 && !/^[0-9A-Za-z.:-]+$/.test(host.slice(zoneAt + 1))) return 0;
+  if (address.includes('\0')) return 0;
   try {
-    new SocketAddress({ address: host, family: 'ipv6' });
+    new SocketAddress({ address, family: 'ipv6' });
     return 6;
   } catch {
     return 0;

@@ -142,7 +142,11 @@ sys.stdout.write(s.recv(4096).decode() + "\\n")`,
 describe('ipFamily (host validation without net.isIP)', () => {
   it('answers as net.isIP for addresses, near-addresses and names', () => {
     const hosts = ['127.0.0.1', '0.0.0.0', '255.255.255.255', '256.1.1.1', '01.2.3.4', '1.2.3', '1.2.3.4.5', '1.2.3.-4', '0x7f.0.0.1', ' 1.2.3.4', '1.2.3.4 ',
-      '::', '::1', '2001:db8::1', '::ffff:1.2.3.4', 'fe80::1%lo', '1::2::3', 'gggg::', '[::1]', ':::', '', 'localhost'];
+      '::', '::1', '2001:db8::1', '::ffff:1.2.3.4', 'fe80::1%lo', '1::2::3', 'gggg::', '[::1]', ':::', '', 'localhost',
+      // SocketAddress (libuv) alone would take the first five (it cuts a zone off unchecked and
+      // stops at a NUL byte); the last two are the longest IPv4-suffixed forms
+      'fe80::1%', '::1%a b', 'fe80::1%lo%', '::1\0junk', 'b940:0:0:0:0:9b40:280.120.44.140%',
+      '7900:500:7400:8a00:e200:1a00:176.216.168.100%et', 'ffff:ffff:ffff:ffff:ffff:ffff:255.255.255.255'];
     expect(hosts.map((h) => [h, ipFamily(h)])).toEqual(hosts.map((h) => [h, isIP(h)]));
   });
 });
