@@ -12,7 +12,7 @@
 // test/package.test.ts checks that the installed package maps the file node-gyp-build picks.
 // __dirname is dist/ (or src/ under the tests), one level below the package root; the ESM
 // build defines it (scripts/bundle.mjs).
-import { existsSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { NativeBinding } from './native';
 
@@ -44,10 +44,12 @@ function knownAddon(root: string): string | null {
   const steered = ['DAEMONKIT_PREBUILD', 'npm_config_arch', 'npm_config_platform', 'LIBC', 'ARM_VERSION'].some((k) => env[k]);
   if (steered || process.versions.electron !== undefined || (process.versions as Record<string, string | undefined>).nw !== undefined) return null;
   if (!env.PREBUILDS_ONLY) {
-    // binding.gyp has one target, so this is the only .node file node-gyp puts there.
-    const built = join(root, 'build', 'Release', `${NAME}.node`);
-    if (existsSync(built)) return built;
-    // A Debug build, or a failed one: node-gyp-build looks in build/ before prebuilds/.
+    // node-gyp-build takes the first .node file readdir(3) lists there: certain only when
+    // ours is the only one (binding.gyp has one target; a stale or extra file is possible).
+    const release = join(root, 'build', 'Release');
+    const addons = existsSync(release) ? readdirSync(release).filter((f) => f.endsWith('.node')) : [];
+    if (addons.length === 1 && addons[0] === `${NAME}.node`) return join(release, addons[0]);
+    // A Debug build, another file, or a failed build: node-gyp-build looks in build/ first.
     if (existsSync(join(root, 'build'))) return null;
   }
   const libc = process.platform === 'linux' && existsSync('/etc/alpine-release') ? 'musl' : 'glibc';

@@ -2,7 +2,7 @@
 // empty project by a PATH that has no compiler, then used from CommonJS, ESM and the CLI.
 // Built in a copy of the package so the other test files keep their build/ while this runs.
 import { execFileSync, spawnSync } from 'node:child_process';
-import { cpSync, existsSync, mkdirSync, readdirSync, symlinkSync, writeFileSync } from 'node:fs';
+import { copyFileSync, cpSync, existsSync, mkdirSync, readdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { root, useTmpDir } from './helpers';
@@ -16,6 +16,7 @@ function npmCli(): string {
 }
 
 let app = '';
+let pkg = '';
 
 // Which .node files a program that imports daemonkit has mapped (/proc/self/maps), and
 // whether node-gyp-build was loaded to find them.
@@ -34,7 +35,7 @@ function addonLoad(cwd: string, env: NodeJS.ProcessEnv, kind: 'esm' | 'cjs'): { 
 let bareEnv: NodeJS.ProcessEnv = {};
 
 beforeAll(() => {
-  const pkg = join(tmp(), 'pkg');
+  pkg = join(tmp(), 'pkg');
   mkdirSync(pkg);
   for (const entry of ['package.json', 'binding.gyp', 'native', 'dist', 'README.md']) {
     if (existsSync(join(root, entry))) cpSync(join(root, entry), join(pkg, entry), { recursive: true });
@@ -78,6 +79,18 @@ describe('in the source tree', () => {
     expect(addonLoad(root, env, 'esm')).toEqual({ mapped: [expected.trim()], nodeGypBuild: false });
     expect(addonLoad(root, env, 'cjs')).toEqual({ mapped: [expected.trim()], nodeGypBuild: false });
   });
+
+  it('hands the choice to node-gyp-build when build/Release holds another addon', () => {
+    // In the copy that was packed (beforeAll): our addon and a second one in build/Release,
+    // where node-gyp-build takes whichever readdir lists first.
+    const release = join(pkg, 'build', 'Release');
+    mkdirSync(release, { recursive: true });
+    copyFileSync(join(root, 'build', 'Release', 'daemonkit.node'), join(release, 'daemonkit.node'));
+    copyFileSync(join(root, 'build', 'Release', 'daemonkit.node'), join(release, 'another.node'));
+    const expected = execFileSync(process.execPath, ['-e', `console.log(require('node-gyp-build').path(${JSON.stringify(pkg)}))`], { cwd: pkg, encoding: 'utf8' });
+    const env = { ...process.env, PREBUILDS_ONLY: undefined };
+    expect(addonLoad(pkg, env, 'esm')).toEqual({ mapped: [expected.trim()], nodeGypBuild: true });
+  });
 });
 
 describe('installed from the tarball without a compiler', () => {
@@ -106,7 +119,8 @@ describe('installed from the tarball without a compiler', () => {
   });
 
   it('works from ESM with named imports, and starts a daemon', () => {
-    const script = `import { spawnDaemon, reap, setChildSubreaper } from 'daemonkit';
+    const script = `import daemonkit, { spawnDaemon, reap, setChildSubreaper } from 'daemonkit';
+      if (daemonkit.spawnDaemon !== spawnDaemon) throw new Error('the default export is not the API');
       setChildSubreaper(true);
       const pid = spawnDaemon('/bin/true');
       while (reap(pid) === null) {}
