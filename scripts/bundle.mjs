@@ -33,7 +33,14 @@ await build({ ...common, entryPoints: [`${root}src/index.ts`], outfile: `${dist}
 await build({
   ...common,
   format: 'esm',
-  entryPoints: [`${root}src/index.ts`],
+  // The named exports, and the whole API as the default export, as `import daemonkit from`
+  // gets from a CommonJS package.
+  stdin: {
+    contents: "export * from './src/index';\nimport * as daemonkit from './src/index';\nexport default daemonkit;\n",
+    resolveDir: root,
+    sourcefile: 'index.mjs',
+    loader: 'ts',
+  },
   outfile: `${dist}/index.mjs`,
   // What src/ takes from CommonJS: __dirname for the addon, and require for node-gyp-build,
   // which only runs when the addon is not where src/binding.ts looks first. Created on

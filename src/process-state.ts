@@ -2,8 +2,11 @@
 // daemonkit twice: as ESM (dist/index.mjs) and as CommonJS (dist/index.js, say from a
 // dependency that calls require()). Both copies must see the same shutdown and reload hooks,
 // log files and watchdog, or a hook registered through one copy would never run when the
-// other handles SIGTERM. The key names the layout: bump it when a field changes meaning, so
-// two versions with different layouts keep separate state instead of misreading each other's.
+// other handles SIGTERM. The key names the layout: bump it with any change to ProcessState
+// (a field added, removed or changing meaning), so two versions with different layouts keep
+// separate state instead of misreading each other's. Being global, the state also outlives a
+// test runner's module reset (jest.resetModules(), vi.resetModules()), like the signal
+// handlers it guards do.
 import type { ReloadHook } from './reload';
 import type { ShutdownHook } from './shutdown';
 

@@ -363,24 +363,40 @@ describe('log reopening', () => {
 });
 
 describe('a program that loads both builds', () => {
-  it('runs the hooks registered through the CommonJS copy when the ESM copy daemonized it', async () => {
+  async function startBoth(mode: 'signals' | 'request') {
     const port = freePort();
-    const pidFile = join(tmp(), 'both.pid');
-    const logFile = join(tmp(), 'both.log');
-    const r = await launchFixture('both-builds.mjs', [String(port), pidFile, logFile]);
+    const pidFile = join(tmp(), `both-${mode}.pid`);
+    const logFile = join(tmp(), `both-${mode}.log`);
+    const r = await launchFixture('both-builds.mjs', [String(port), pidFile, logFile, mode]);
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
-    const pid = r.pid!;
-    pc.track(pid);
+    pc.track(r.pid!);
+    return { pid: r.pid!, port, pidFile, logFile, log: () => readFileSync(logFile, 'utf8') };
+  }
+
+  it('has one lifecycle: one reload runs the hooks of both copies, SIGTERM runs the CommonJS hooks', async () => {
+    const { pid, port, pidFile, logFile, log } = await startBoth('signals');
     expect((await get(port, '/')).body).toBe('both\n');
     process.kill(pid, 'SIGHUP');
-    await waitFor('the reload', () => readFileSync(logFile, 'utf8').includes('reloaded in'));
+    await waitFor('the reload', () => log().includes('reloaded in'));
     process.kill(pid, 'SIGTERM');
     expect(await pc.exitOf(pid)).toEqual({ code: 0, signal: null });
-    const log = readFileSync(logFile, 'utf8');
-    expect(log).toContain('two copies: true\n');
-    expect(log).toContain('reload hook of the CommonJS copy ran\n');
-    expect(log).toMatch(/both\[\d+\]: shutdown hook 'cjs-close' done in \d+ ms\n/);
+    const text = log();
+    expect(text).toContain('two copies: true\n');
+    expect(text).toContain(`reopened through the CommonJS copy: ${JSON.stringify([logFile])}\n`);
+    // Two copies with their own state would each handle SIGHUP: two reloads, one hook each.
+    expect(text.match(/: reloading\n/g)).toHaveLength(1);
+    expect(text).toMatch(/both\[\d+\]: reload hook 'esm-reload' done in \d+ ms\n/);
+    expect(text).toMatch(/both\[\d+\]: reload hook 'cjs-reload' done in \d+ ms\n/);
+    expect(text).toMatch(/both\[\d+\]: shutdown hook 'cjs-close' done in \d+ ms\n/);
+    expect(existsSync(pidFile)).toBe(false);
+  });
+
+  it('stops through the CommonJS copy as through the ESM one: same name, hooks and PID file removal', async () => {
+    const { pid, pidFile, log } = await startBoth('request');
+    expect(await pc.exitOf(pid)).toEqual({ code: 0, signal: null });
+    expect(log()).toMatch(new RegExp(`both\\[${pid}\\]: stopping \\(asked through the CommonJS copy\\)\n`));
+    expect(log()).toMatch(/both\[\d+\]: shutdown hook 'cjs-close' done in \d+ ms\n/);
     expect(existsSync(pidFile)).toBe(false);
   });
 });
