@@ -29,11 +29,6 @@ export function setLogFiles(stdoutPath: string | undefined, stderrPath: string |
   state.targets = targets;
 }
 
-/** The log files reopenLogs() would reopen. */
-export function logFiles(): string[] {
-  return state.targets.map((t) => t.shown);
-}
-
 function openAgain(target: LogTarget): number {
   if (target.path === null) {
     const err = new Error(`cannot reopen '${target.shown}': it is outside the chroot`) as NodeJS.ErrnoException;

@@ -17,6 +17,12 @@ function npmCli(): string {
 
 let app = '';
 let pkg = '';
+let bareEnv: NodeJS.ProcessEnv = {};
+
+// The addon file node-gyp-build picks for the package in `dir`.
+function nodeGypBuildChoice(dir: string, env: NodeJS.ProcessEnv): string {
+  return execFileSync(process.execPath, ['-e', `console.log(require('node-gyp-build').path(${JSON.stringify(dir)}))`], { cwd: dir, env, encoding: 'utf8' }).trim();
+}
 
 // Which .node files a program that imports daemonkit has mapped (/proc/self/maps), and
 // whether node-gyp-build was loaded to find them.
@@ -32,7 +38,6 @@ function addonLoad(cwd: string, env: NodeJS.ProcessEnv, kind: 'esm' | 'cjs'): { 
   const args = kind === 'esm' ? ['--input-type=module', '-e', script] : ['-e', script];
   return JSON.parse(execFileSync('node', args, { cwd, env, encoding: 'utf8' }));
 }
-let bareEnv: NodeJS.ProcessEnv = {};
 
 beforeAll(() => {
   pkg = join(tmp(), 'pkg');
@@ -71,13 +76,14 @@ beforeAll(() => {
   run(['install', '--no-audit', '--no-fund', '--prefer-offline', join(tmp(), `daemonkit-${version}.tgz`)], app, bareEnv);
 }, 240_000);
 
-describe('in the source tree', () => {
+describe('finding the addon in a checkout', () => {
+  const env = { ...process.env, PREBUILDS_ONLY: undefined };
+
   it('loads build/Release, as node-gyp-build would, without node-gyp-build', () => {
-    const expected = execFileSync(process.execPath, ['-e', `console.log(require('node-gyp-build').path(${JSON.stringify(root)}))`], { cwd: root, encoding: 'utf8' });
-    expect(expected).toBe(`${join(root, 'build', 'Release', 'daemonkit.node')}\n`);
-    const env = { ...process.env, PREBUILDS_ONLY: undefined };
-    expect(addonLoad(root, env, 'esm')).toEqual({ mapped: [expected.trim()], nodeGypBuild: false });
-    expect(addonLoad(root, env, 'cjs')).toEqual({ mapped: [expected.trim()], nodeGypBuild: false });
+    const expected = nodeGypBuildChoice(root, env);
+    expect(expected).toBe(join(root, 'build', 'Release', 'daemonkit.node'));
+    expect(addonLoad(root, env, 'esm')).toEqual({ mapped: [expected], nodeGypBuild: false });
+    expect(addonLoad(root, env, 'cjs')).toEqual({ mapped: [expected], nodeGypBuild: false });
   });
 
   it('hands the choice to node-gyp-build when build/Release holds another addon', () => {
@@ -87,9 +93,7 @@ describe('in the source tree', () => {
     mkdirSync(release, { recursive: true });
     copyFileSync(join(root, 'build', 'Release', 'daemonkit.node'), join(release, 'daemonkit.node'));
     copyFileSync(join(root, 'build', 'Release', 'daemonkit.node'), join(release, 'another.node'));
-    const expected = execFileSync(process.execPath, ['-e', `console.log(require('node-gyp-build').path(${JSON.stringify(pkg)}))`], { cwd: pkg, encoding: 'utf8' });
-    const env = { ...process.env, PREBUILDS_ONLY: undefined };
-    expect(addonLoad(pkg, env, 'esm')).toEqual({ mapped: [expected.trim()], nodeGypBuild: true });
+    expect(addonLoad(pkg, env, 'esm')).toEqual({ mapped: [nodeGypBuildChoice(pkg, env)], nodeGypBuild: true });
   });
 });
 
@@ -132,12 +136,12 @@ describe('installed from the tarball without a compiler', () => {
   it('loads the prebuild node-gyp-build picks, without node-gyp-build, from ESM and CommonJS', () => {
     const installed = join(app, 'node_modules', 'daemonkit');
     const env = { ...bareEnv, PREBUILDS_ONLY: undefined };
-    const expected = execFileSync('node', ['-e', `console.log(require('node-gyp-build').path(${JSON.stringify(installed)}))`], { cwd: app, env, encoding: 'utf8' });
-    expect(expected).toMatch(/prebuilds\/linux-x64\/daemonkit\.glibc\.node\n$/);
-    expect(addonLoad(app, env, 'esm')).toEqual({ mapped: [expected.trim()], nodeGypBuild: false });
-    expect(addonLoad(app, env, 'cjs')).toEqual({ mapped: [expected.trim()], nodeGypBuild: false });
+    const expected = nodeGypBuildChoice(installed, env);
+    expect(expected).toMatch(/prebuilds\/linux-x64\/daemonkit\.glibc\.node$/);
+    expect(addonLoad(app, env, 'esm')).toEqual({ mapped: [expected], nodeGypBuild: false });
+    expect(addonLoad(app, env, 'cjs')).toEqual({ mapped: [expected], nodeGypBuild: false });
     // Anything that steers node-gyp-build hands the choice to it.
-    expect(addonLoad(app, { ...env, DAEMONKIT_PREBUILD: installed }, 'esm')).toEqual({ mapped: [expected.trim()], nodeGypBuild: true });
+    expect(addonLoad(app, { ...env, DAEMONKIT_PREBUILD: installed }, 'esm')).toEqual({ mapped: [expected], nodeGypBuild: true });
   });
 
   it('installs the daemonkit command', () => {
