@@ -13,6 +13,7 @@
 // program never needs it. A program that loads both builds (ESM itself, CommonJS through a
 // dependency) shares one lifecycle state between them (src/process-state.ts).
 import { build } from 'esbuild';
+import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
@@ -29,6 +30,28 @@ const common = {
   external: ['node-gyp-build'],
 };
 
+// In the ESM build, `import { openSync } from 'node:fs'` would make Node build an ES module
+// facade of node:fs, copying every export, and reading its lazy getters (fs.ReadStream loads
+// all of fs's streams): ~2 ms per process that a program importing only node:http never pays.
+// Each builtin is taken from process.getBuiltinModule instead, as the CommonJS build takes it
+// from require(), and only the names src/ uses are kept (the @__PURE__ picks of unused names
+// are dropped by esbuild).
+const requireHere = createRequire(import.meta.url);
+const builtinsWithoutFacades = {
+  name: 'builtins-without-facades',
+  setup(b) {
+    b.onResolve({ filter: /^node:/ }, (args) => ({ path: args.path, namespace: 'builtin' }));
+    b.onLoad({ filter: /.*/, namespace: 'builtin' }, (args) => {
+      const names = Object.keys(requireHere(args.path)).filter((k) => /^[A-Za-z_$][\w$]*$/.test(k) && k !== 'default');
+      const contents = [
+        `const m = __daemonkitBuiltin(${JSON.stringify(args.path)});`,
+        ...names.map((k) => `export const ${k} = /* @__PURE__ */ __daemonkitPick(m, ${JSON.stringify(k)});`),
+      ].join('\n');
+      return { contents, loader: 'js' };
+    });
+  },
+};
+
 await build({ ...common, entryPoints: [`${root}src/index.ts`], outfile: `${dist}/index.js` });
 await build({
   ...common,
@@ -42,14 +65,17 @@ await build({
     loader: 'ts',
   },
   outfile: `${dist}/index.mjs`,
+  plugins: [builtinsWithoutFacades],
   // What src/ takes from CommonJS: __dirname for the addon, and require for node-gyp-build,
   // which only runs when the addon is not where src/binding.ts looks first. Created on
   // first use: createRequire costs ~0.5 ms that most programs never need.
+  // process.getBuiltinModule: Node >= 20.16 and 22.3; older ones take createRequire's.
   banner: {
     js: [
       "import { createRequire as __daemonkitCreateRequire } from 'node:module';",
-      "import { fileURLToPath as __daemonkitFileURLToPath } from 'node:url';",
-      'const __dirname = import.meta.dirname ?? __daemonkitFileURLToPath(new URL(".", import.meta.url));',
+      'const __daemonkitBuiltin = process.getBuiltinModule ?? __daemonkitCreateRequire(import.meta.url);',
+      'const __daemonkitPick = (m, k) => m[k];',
+      'const __dirname = import.meta.dirname ?? __daemonkitBuiltin("node:url").fileURLToPath(new URL(".", import.meta.url));',
       'const require = (id) => __daemonkitCreateRequire(import.meta.url)(id);',
     ].join('\n'),
   },

@@ -97,6 +97,33 @@ describe('finding the addon in a checkout', () => {
   });
 });
 
+describe('the ESM build', () => {
+  const esm = (script: string, nodeArgs: string[] = []) =>
+    execFileSync(process.execPath, [...nodeArgs, '--input-type=module', '-e', script], { cwd: root, encoding: 'utf8' }).trim();
+  // process.moduleLoadList names every builtin Node has loaded. The ES module facade of
+  // node:fs reads fs.ReadStream, which loads fs's streams (~2 ms per process, twice per
+  // daemon start); the build takes its builtins from process.getBuiltinModule instead.
+  const streams = "console.log(process.moduleLoadList.includes('NativeModule internal/fs/streams'))";
+
+  it('builds no ES module facade of node:fs', () => {
+    expect(esm(`import 'node:fs'; ${streams}`)).toBe('true'); // what a facade does
+    expect(esm(`import 'daemonkit'; ${streams}`)).toBe('false');
+  });
+
+  it('works where process.getBuiltinModule is missing (Node 18, Node 20 before 20.16)', () => {
+    const script = `import { spawnDaemon, reap, setChildSubreaper, PidFile } from 'daemonkit';
+      console.log(typeof process.getBuiltinModule);
+      setChildSubreaper(true);
+      const pid = spawnDaemon('/bin/true');
+      while (reap(pid) === null) {}
+      const r = PidFile.acquire(${JSON.stringify(join(tmp(), 'esm.pid'))});
+      r.pidFile.write(process.pid);
+      console.log('daemon done', PidFile.read(r.pidFile.path) === process.pid);
+      r.pidFile.remove();`;
+    expect(esm(script, ['--import', 'data:text/javascript,delete process.getBuiltinModule'])).toBe('undefined\ndaemon done true');
+  });
+});
+
 describe('installed from the tarball without a compiler', () => {
   it('had no compiler on the PATH it installed with', () => {
     for (const tool of ['cc', 'gcc', 'g++', 'make', 'python3']) {
