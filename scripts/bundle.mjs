@@ -13,7 +13,7 @@
 // program never needs it. A program that loads both builds (ESM itself, CommonJS through a
 // dependency) shares one lifecycle state between them (src/process-state.ts).
 import { build } from 'esbuild';
-import { createRequire } from 'node:module';
+import { createRequire, isBuiltin } from 'node:module';
 import { fileURLToPath } from 'node:url';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
@@ -40,7 +40,8 @@ const requireHere = createRequire(import.meta.url);
 const builtinsWithoutFacades = {
   name: 'builtins-without-facades',
   setup(b) {
-    b.onResolve({ filter: /^node:/ }, (args) => ({ path: args.path, namespace: 'builtin' }));
+    // `node:fs` and a bare `fs` alike; a package's name is never a builtin's.
+    b.onResolve({ filter: /^[\w:/]+$/ }, (args) => (isBuiltin(args.path) ? { path: args.path, namespace: 'builtin' } : undefined));
     b.onLoad({ filter: /.*/, namespace: 'builtin' }, (args) => {
       const names = Object.keys(requireHere(args.path)).filter((k) => /^[A-Za-z_$][\w$]*$/.test(k) && k !== 'default');
       const contents = [
