@@ -6,6 +6,7 @@ import { request, Agent } from 'node:http';
 import { connect } from 'node:net';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { closeServer, onShutdown, requestShutdown } from '../src/index';
 import { freePort, rootIt, useProcessControl, useTmpDir, waitFor } from './helpers';
 import { launchFixture } from './launch';
 
@@ -223,7 +224,6 @@ describe('graceful shutdown, continued', () => {
 
 describe('bad input', () => {
   it('closeServer, onShutdown and requestShutdown name the argument', async () => {
-    const { closeServer, onShutdown, requestShutdown } = await import('../src/index');
     const { createServer } = await import('node:http');
     expect(() => closeServer(undefined as never)).toThrow(/The "server" argument must be an http\.Server/);
     expect(() => closeServer(createServer(), null as never)).toThrow(/The "options" argument must be of type object/);
