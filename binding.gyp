@@ -23,7 +23,7 @@
       "cflags_cc": [ "-std=c++17", "-fvisibility=hidden", "-fstack-protector-strong", "-fno-exceptions" ],
       "conditions": [
         [ "OS=='linux'", {
-          "sources": [ "native/platform_linux.cc" ]
+          "sources": [ "native/platform_linux.cc", "native/glibcxx_compat.cc" ]
         } ],
         [ "OS=='mac'", {
           "sources": [ "native/platform_darwin.cc" ],

@@ -1,4 +1,5 @@
-// Lock files: open without following links, flock(2) without blocking, close-on-exec control.
+// Lock files: open without following links, flock(2) without blocking, and the descriptor
+// flags a file handed to another process needs (close-on-exec, blocking).
 // A lock that is held is an expected answer (false), not an error.
 #include "napi_util.h"
 
@@ -12,12 +13,14 @@ namespace dk {
 namespace {
 
 // openLockFile(path, create, mode) -> fd. O_NOFOLLOW: a symlink planted where the PID file
-// belongs fails with ELOOP instead of redirecting a root-owned write.
+// belongs fails with ELOOP instead of redirecting a root-owned write. O_NONBLOCK: a FIFO or
+// a device planted there cannot make open(2) wait; the caller fstat()s and refuses anything
+// but a regular file, on which O_NONBLOCK changes nothing.
 Napi::Value OpenLockFile(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (!ArgsOk(info, 3)) return env.Undefined();
   std::string path = info[0].ToString().Utf8Value();
-  int flags = O_RDWR | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY;
+  int flags = O_RDWR | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY | O_NONBLOCK;
   if (info[1].ToBoolean().Value()) flags |= O_CREAT;
   mode_t mode = (mode_t)info[2].ToNumber().Uint32Value();
   if (env.IsExceptionPending()) return env.Undefined();
@@ -64,6 +67,19 @@ Napi::Value SetCloexec(const Napi::CallbackInfo& info) {
   return env.Undefined();
 }
 
+// setNonBlocking(fd, on): O_NONBLOCK on the open file description (fcntl(2) F_SETFL).
+Napi::Value SetNonBlocking(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (!ArgsOk(info, 2)) return env.Undefined();
+  int fd = info[0].ToNumber().Int32Value();
+  bool on = info[1].ToBoolean().Value();
+  int flags = fcntl(fd, F_GETFL);
+  if (flags < 0 || fcntl(fd, F_SETFL, on ? (flags | O_NONBLOCK) : (flags & ~O_NONBLOCK)) < 0) {
+    ThrowErrno(env, errno, "fcntl");
+  }
+  return env.Undefined();
+}
+
 // getCloexec(fd) -> boolean
 Napi::Value GetCloexec(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
@@ -83,6 +99,7 @@ void InitFlock(Napi::Env env, Napi::Object exports) {
   exports.Set("flock", Napi::Function::New(env, Flock, "flock"));
   exports.Set("setCloexec", Napi::Function::New(env, SetCloexec, "setCloexec"));
   exports.Set("getCloexec", Napi::Function::New(env, GetCloexec, "getCloexec"));
+  exports.Set("setNonBlocking", Napi::Function::New(env, SetNonBlocking, "setNonBlocking"));
 }
 
 }  // namespace dk

@@ -130,6 +130,22 @@ Napi::Value SetGroups(const Napi::CallbackInfo& info) {
   return env.Undefined();
 }
 
+// getgroups(2) -> number[]: the supplementary groups only (process.getgroups() adds the
+// effective gid, so a drop to groups: [] could never be verified with it).
+Napi::Value GetGroups(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  int n = getgroups(0, nullptr);
+  std::vector<gid_t> groups(n > 0 ? n : 1);
+  if (n >= 0) n = getgroups((int)groups.size(), groups.data());
+  if (n < 0) {
+    ThrowErrno(env, errno, "getgroups");
+    return env.Undefined();
+  }
+  Napi::Array out = Napi::Array::New(env, n);
+  for (int i = 0; i < n; i++) out.Set((uint32_t)i, Napi::Number::New(env, groups[i]));
+  return out;
+}
+
 Napi::Value Triple(Napi::Env env, unsigned r, unsigned e, unsigned s) {
   Napi::Array out = Napi::Array::New(env, 3);
   out.Set(0u, Napi::Number::New(env, r));
@@ -200,6 +216,7 @@ void InitIdentity(Napi::Env env, Napi::Object exports) {
   exports.Set("lookupGroup", Napi::Function::New(env, LookupGroup, "lookupGroup"));
   exports.Set("getgrouplist", Napi::Function::New(env, GroupList, "getgrouplist"));
   exports.Set("setgroups", Napi::Function::New(env, SetGroups, "setgroups"));
+  exports.Set("getgroups", Napi::Function::New(env, GetGroups, "getgroups"));
   exports.Set("setresgid", Napi::Function::New(env, SetResGidJs, "setresgid"));
   exports.Set("setresuid", Napi::Function::New(env, SetResUidJs, "setresuid"));
   exports.Set("getresgid", Napi::Function::New(env, GetResGidJs, "getresgid"));

@@ -4,6 +4,7 @@
 #ifndef DAEMONKIT_PLATFORM_H
 #define DAEMONKIT_PLATFORM_H
 
+#include <signal.h>
 #include <sys/types.h>
 
 namespace dk {
@@ -12,9 +13,20 @@ namespace dk {
 // otherwise fcntl(2) on each descriptor below limit (computed before fork).
 int CloseRangeCloexec(int first, int limit);
 
-// fork(2) for a child of a multithreaded parent: _Fork(3) where libc has it, which runs no
-// pthread_atfork handlers (they may take locks another thread of the parent held).
+// fork(2) in a process that is single-threaded but was forked from a multithreaded one (the
+// middle process of a double fork): no pthread_atfork handlers (they may take locks another
+// thread of the original parent held), and no libc symbol newer than the oldest libc we load
+// on (glibc 2.28: _Fork(3) is 2.34).
 pid_t ForkInChild();
+
+// Blocks every signal for the calling thread around fork(2), so no handler runs in the child
+// before it resets them, and restores the previous mask.
+void BlockAllSignals(sigset_t* old);
+void RestoreSignals(const sigset_t* old);
+
+// chmod(2) of the socket file just bound at path, without following a symbolic link that
+// may have replaced it; -ELOOP if it is not a socket any more.
+int ChmodSocketFile(const char* path, mode_t mode);
 
 // pipe(2) with both ends close-on-exec and, on request, non-blocking.
 int PipeCloexec(int fds[2]);

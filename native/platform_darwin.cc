@@ -5,6 +5,9 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
+#include <pthread.h>
+#include <signal.h>
+#include <sys/stat.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -20,6 +23,23 @@ int CloseRangeCloexec(int first, int limit) {
 }
 
 pid_t ForkInChild() { return fork(); }
+
+void BlockAllSignals(sigset_t* old) {
+  sigset_t all;
+  sigfillset(&all);
+  pthread_sigmask(SIG_SETMASK, &all, old);
+}
+
+void RestoreSignals(const sigset_t* old) { pthread_sigmask(SIG_SETMASK, old, nullptr); }
+
+// Darwin has neither O_PATH nor a chmod that refuses links: lstat, then chmod. A link swapped
+// in between is followed; keep socket paths in directories only the service owns.
+int ChmodSocketFile(const char* path, mode_t mode) {
+  struct stat st;
+  if (lstat(path, &st) < 0) return -errno;
+  if (!S_ISSOCK(st.st_mode)) return -ELOOP;
+  return chmod(path, mode) == 0 ? 0 : -errno;
+}
 
 static int SetCloexec(int fd) {
   int flags = fcntl(fd, F_GETFD);

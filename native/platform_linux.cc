@@ -3,9 +3,12 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
 #include <grp.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -15,12 +18,15 @@
 
 namespace dk {
 
-int CloseRangeCloexec(int first, int limit) {
-#ifdef SYS_close_range
-  // glibc < 2.34 has no wrapper; the raw syscall is async-signal-safe either way.
-  if (syscall(SYS_close_range, (unsigned int)first, ~0U, CLOSE_RANGE_CLOEXEC) == 0) return 0;
-  if (errno != ENOSYS && errno != EINVAL) return -errno;
+#ifndef SYS_close_range
+#define SYS_close_range 436  // the same number on every architecture (asm-generic)
 #endif
+
+int CloseRangeCloexec(int first, int limit) {
+  // glibc < 2.34 has no wrapper; the raw syscall is async-signal-safe either way. Any failure
+  // falls back to the sweep: old kernels say ENOSYS, kernels before 5.11 EINVAL for the flag,
+  // and container seccomp profiles written before close_range existed say EPERM.
+  if (syscall(SYS_close_range, (unsigned int)first, ~0U, CLOSE_RANGE_CLOEXEC) == 0) return 0;
   for (int fd = first; fd < limit; fd++) {
     int flags = fcntl(fd, F_GETFD);
     if (flags < 0) continue;  // EBADF: not open
@@ -30,11 +36,41 @@ int CloseRangeCloexec(int first, int limit) {
 }
 
 pid_t ForkInChild() {
-#if defined(__GLIBC__) && __GLIBC_PREREQ(2, 34)
-  return _Fork();
-#else
-  return fork();
-#endif
+  // clone(2) with only the exit signal is fork(2) without libc: no atfork handlers and no
+  // _Fork@GLIBC_2.34. The caller was forked by libc's fork(), which left libc's state (locks,
+  // thread list) consistent for one thread; the child only makes raw system calls until
+  // execve, so the thread id libc cached for it is never read. flags is the first argument on
+  // every architecture; the others are zero, so their order does not matter.
+  return (pid_t)syscall(SYS_clone, SIGCHLD, 0, 0, 0, 0);
+}
+
+// sigprocmask(2) and pthread_sigmask(3) are the same per-thread call in glibc and musl, and
+// pthread_sigmask moved to GLIBC_2.32 when libpthread was merged into libc.
+void BlockAllSignals(sigset_t* old) {
+  sigset_t all;
+  sigfillset(&all);
+  sigprocmask(SIG_SETMASK, &all, old);
+}
+
+void RestoreSignals(const sigset_t* old) { sigprocmask(SIG_SETMASK, old, nullptr); }
+
+int ChmodSocketFile(const char* path, mode_t mode) {
+  // chmod(2) follows symbolic links and fchmod(2) on the socket descriptor changes the
+  // socket, not the file. An O_PATH descriptor of the file itself, checked to be a socket,
+  // then chmod through /proc/self/fd: what glibc's fchmodat(AT_SYMLINK_NOFOLLOW) does.
+  int fd = open(path, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+  if (fd < 0) return -errno;
+  // statx(2) (GLIBC_2.28) rather than fstat(2), which glibc >= 2.33 headers bind to
+  // fstat64@GLIBC_2.33.
+  struct statx st;
+  int r = statx(fd, "", AT_EMPTY_PATH, STATX_TYPE, &st) < 0 ? -errno : S_ISSOCK(st.stx_mode) ? 0 : -ELOOP;
+  if (r == 0) {
+    char proc[64];
+    snprintf(proc, sizeof proc, "/proc/self/fd/%d", fd);
+    if (chmod(proc, mode) < 0) r = -errno;
+  }
+  close(fd);
+  return r;
 }
 
 int PipeCloexec(int fds[2]) {

@@ -98,13 +98,16 @@ Napi::Value ListenTcp(const Napi::CallbackInfo& info) {
   return Napi::Number::New(env, fd);
 }
 
-// listenUnix(name, abstract, backlog) -> fd
+// listenUnix(name, abstract, backlog, mode) -> fd. mode (-1: leave it) is applied between
+// bind(2) and listen(2), so no client connects while the file still has the umask's mode.
 Napi::Value ListenUnix(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  if (!ArgsOk(info, 3)) return env.Undefined();
+  if (!ArgsOk(info, 4)) return env.Undefined();
   std::string name = info[0].ToString().Utf8Value();
   bool abstract = info[1].ToBoolean().Value();
   int backlog = info[2].ToNumber().Int32Value();
+  int mode = info[3].ToNumber().Int32Value();
+  if (env.IsExceptionPending()) return env.Undefined();
   struct sockaddr_un addr;
   socklen_t len;
   int r = UnixAddress(name, abstract, &addr, &len);
@@ -118,17 +121,62 @@ Napi::Value ListenUnix(const Napi::CallbackInfo& info) {
     return env.Undefined();
   }
   const char* step = nullptr;
+  int err = 0;
   if (bind(fd, (struct sockaddr*)&addr, len) < 0) {
     step = "bind";
+    err = errno;
+  } else if (mode >= 0 && (r = ChmodSocketFile(name.c_str(), (mode_t)mode)) < 0) {
+    step = "chmod";
+    err = -r;
+    unlink(name.c_str());  // ours: bind just created it
   } else if (listen(fd, backlog) < 0) {
     step = "listen";
+    err = errno;
   }
   if (step != nullptr) {
-    CloseKeepErrno(fd);
-    ThrowErrno(env, errno, step);
+    close(fd);
+    ThrowErrno(env, err, step);
     return env.Undefined();
   }
   return Napi::Number::New(env, fd);
+}
+
+// connectUnix(name, abstract): connect(2) a non-blocking stream socket to name, then close
+// it. Throws the errno: ECONNREFUSED when nobody listens there, EAGAIN when somebody does
+// but its backlog is full. Never blocks.
+Napi::Value ConnectUnix(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (!ArgsOk(info, 2)) return env.Undefined();
+  std::string name = info[0].ToString().Utf8Value();
+  bool abstract = info[1].ToBoolean().Value();
+  if (env.IsExceptionPending()) return env.Undefined();
+  struct sockaddr_un addr;
+  socklen_t len;
+  int r = UnixAddress(name, abstract, &addr, &len);
+  if (r < 0) {
+    ThrowErrno(env, -r, "connect");
+    return env.Undefined();
+  }
+  int fd = SocketCloexec(AF_UNIX, SOCK_STREAM, 0);
+  if (fd < 0) {
+    ThrowErrno(env, -fd, "socket");
+    return env.Undefined();
+  }
+  int flags = fcntl(fd, F_GETFL);
+  int err = 0;
+  const char* step = "connect";
+  if (flags < 0 || fcntl(fd, F_SETFL, flags | O_NONBLOCK) < 0) {
+    err = errno;
+    step = "fcntl";
+  } else {
+    do {
+      r = connect(fd, (struct sockaddr*)&addr, len);
+    } while (r < 0 && errno == EINTR);
+    if (r < 0) err = errno;
+  }
+  close(fd);
+  if (err != 0) ThrowErrno(env, err, step);
+  return env.Undefined();
 }
 
 // getsockname(fd) -> { family: 'IPv4'|'IPv6', address, port } | { family: 'unix', path, abstract }
@@ -261,6 +309,7 @@ Napi::Value RecvDatagram(const Napi::CallbackInfo& info) {
 void InitSocket(Napi::Env env, Napi::Object exports) {
   exports.Set("listenTcp", Napi::Function::New(env, ListenTcp, "listenTcp"));
   exports.Set("listenUnix", Napi::Function::New(env, ListenUnix, "listenUnix"));
+  exports.Set("connectUnix", Napi::Function::New(env, ConnectUnix, "connectUnix"));
   exports.Set("getsockname", Napi::Function::New(env, GetSockName, "getsockname"));
   exports.Set("sendDatagram", Napi::Function::New(env, SendDatagram, "sendDatagram"));
   exports.Set("bindDatagram", Napi::Function::New(env, BindDatagram, "bindDatagram"));

@@ -3,15 +3,15 @@
 // Everything the child uses is built before the first fork; between fork and execve it calls
 // only async-signal-safe functions (signal-safety(7)) on that data: no malloc, no N-API, no
 // C++ objects, no messages. A failure there is written to a close-on-exec error pipe as a
-// fixed-size record {step, errno} and the child _exit(127)s; EOF on the pipe means execve
-// succeeded (the same scheme as libuv's src/unix/process.c).
+// fixed-size record {step, errno, index} and the child _exit(127)s; EOF on the pipe means
+// execve succeeded (the same scheme as libuv's src/unix/process.c).
 #include "napi_util.h"
 #include "platform.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
-#include <pthread.h>
+#include <math.h>
 #include <signal.h>
 #include <stdint.h>
 #include <string.h>
@@ -33,6 +33,7 @@ enum Step : int32_t {
   kStepOpen,
   kStepDup2,
   kStepChdir,
+  kStepSetrlimit,
   kStepSetgroups,
   kStepSetresgid,
   kStepSetresuid,
@@ -43,19 +44,26 @@ enum Step : int32_t {
 };
 
 const char* const kStepNames[kStepCount] = {
-    "pid",       "fork",      "setsid",    "fcntl",       "open",        "dup2",   "chdir",
-    "setgroups", "setresgid", "setresuid", "close_range", "sigprocmask", "execve",
+    "pid",       "fork",      "setsid",    "fcntl",       "open",        "dup2",
+    "chdir",     "setrlimit", "setgroups", "setresgid",   "setresuid",   "close_range",
+    "sigprocmask", "execve",
 };
 
 struct Record {
   int32_t step;
   int32_t value;  // errno, or the pid for kStepPid
+  int32_t index;  // which rlimit failed (kStepSetrlimit), else -1
 };
 
 struct FdMove {
   int src;  // -1: /dev/null
   int dst;
   int tmp;  // scratch written by the child (its own copy of this memory)
+};
+
+struct Limit {
+  int resource;
+  struct rlimit value;
 };
 
 struct Spec {
@@ -66,8 +74,10 @@ struct Spec {
   int umask_value;  // -1: keep the parent's
   FdMove* moves;    // stdio first, then fds placed at 3, 4, ...
   int nmoves;
-  bool daemon;      // fork, setsid, fork
-  bool new_session; // setsid without the second fork
+  const Limit* limits;
+  int nlimits;
+  bool daemon;       // fork, setsid, fork
+  bool new_session;  // setsid without the second fork
   bool set_ids;
   uid_t uid;
   gid_t gid;
@@ -77,15 +87,15 @@ struct Spec {
   int fd_limit;      // bound for the close-on-exec loop where close_range(2) is missing
 };
 
-void WriteRecord(int fd, int32_t step, int32_t value) {
-  Record r = {step, value};
-  // 8 bytes < PIPE_BUF: one atomic write or nothing.
+void WriteRecord(int fd, int32_t step, int32_t value, int32_t index = -1) {
+  Record r = {step, value, index};
+  // 12 bytes < PIPE_BUF: one atomic write or nothing.
   while (write(fd, &r, sizeof r) < 0 && errno == EINTR) {
   }
 }
 
-[[noreturn]] void Fail(int fd, Step step, int err) {
-  WriteRecord(fd, step, err);
+[[noreturn]] void Fail(int fd, Step step, int err, int index = -1) {
+  WriteRecord(fd, step, err, index);
   _exit(127);
 }
 
@@ -141,20 +151,27 @@ void WriteRecord(int fd, int32_t step, int32_t value) {
   if (s->umask_value >= 0) umask((mode_t)s->umask_value);
   if (s->cwd != nullptr && chdir(s->cwd) < 0) Fail(errfd, kStepChdir, errno);
 
+  // Every descriptor below cloexec_from is a target (0, 1, 2, then 3 + i); the rest must not
+  // survive execve, whatever the parent forgot to mark. Before the limits: a low nofile limit
+  // does not close anything, but the sweep's bound was read before it.
+  int r = CloseRangeCloexec(s->cloexec_from, s->fd_limit);
+  if (r < 0) Fail(errfd, kStepCloseRange, -r);
+
+  // Limits here, not in the launcher: the launcher never lives under them (a tiny RLIMIT_AS
+  // aborted it), and raising a hard limit still happens while we may (before the drop).
+  for (int i = 0; i < s->nlimits; i++) {
+    if (setrlimit(s->limits[i].resource, &s->limits[i].value) < 0) Fail(errfd, kStepSetrlimit, errno, i);
+  }
+
   if (s->set_ids) {
     // Groups first, while we still may; then gid; uid last (setresuid(2) drops the right
     // to change the others).
     if (setgroups(s->ngroups, s->groups) < 0) Fail(errfd, kStepSetgroups, errno);
-    int r = SetResGid(s->gid, s->gid, s->gid);
+    r = SetResGid(s->gid, s->gid, s->gid);
     if (r < 0) Fail(errfd, kStepSetresgid, -r);
     r = SetResUid(s->uid, s->uid, s->uid);
     if (r < 0) Fail(errfd, kStepSetresuid, -r);
   }
-
-  // Every descriptor below cloexec_from is a target (0, 1, 2, then 3 + i); the rest must not
-  // survive execve, whatever the parent forgot to mark.
-  int r = CloseRangeCloexec(s->cloexec_from, s->fd_limit);
-  if (r < 0) Fail(errfd, kStepCloseRange, -r);
 
   sigset_t empty;
   sigemptyset(&empty);
@@ -172,82 +189,84 @@ int WaitPid(pid_t pid, int* status) {
   }
 }
 
-// Returns the pid, or -errno with *step set.
-pid_t Spawn(Spec* s, const char** step, int* bad_fd) {
+struct Failure {
+  const char* step;
+  int err;       // positive errno
+  int fd;        // the descriptor a check failed on, or -1
+  int index;     // the rlimit that failed, or -1
+};
+
+// Returns the pid, or -1 with *failure filled in.
+pid_t Spawn(Spec* s, Failure* failure) {
   // A closed source would make dup2 copy whatever the pipe or /dev/null opens at that number.
   for (int i = 0; i < s->nmoves; i++) {
     if (s->moves[i].src != -1 && fcntl(s->moves[i].src, F_GETFD) < 0) {
-      *step = "fcntl";
-      *bad_fd = s->moves[i].src;
-      return -errno;
+      *failure = {"fcntl", errno, s->moves[i].src, -1};
+      return -1;
     }
   }
 
   int pipefd[2];
   int r = PipeCloexec(pipefd);
   if (r < 0) {
-    *step = "pipe";
-    return r;
+    *failure = {"pipe", -r, -1, -1};
+    return -1;
   }
 
   // No signal handler of Node's may run in the child before the reset above.
-  sigset_t all, old;
-  sigfillset(&all);
-  pthread_sigmask(SIG_SETMASK, &all, &old);
+  sigset_t old;
+  BlockAllSignals(&old);
   pid_t pid = fork();
   int fork_errno = errno;
   if (pid == 0) RunChild(s, pipefd[1]);
-  pthread_sigmask(SIG_SETMASK, &old, nullptr);
+  RestoreSignals(&old);
   close(pipefd[1]);
 
   if (pid < 0) {
     close(pipefd[0]);
-    *step = "fork";
-    return -fork_errno;
+    *failure = {"fork", fork_errno, -1, -1};
+    return -1;
   }
 
-  // Blocks only until execve or a failure record: the same bounded wait as uv_spawn().
-  pid_t result = s->daemon ? -1 : pid;
-  int err_step = -1;
-  int err = 0;
+  // Blocks only until execve or a failure record: the same bounded wait as uv_spawn(). EOF
+  // comes when the last writer is gone: the child (or, for a daemon, the middle process and
+  // the daemon) exec'd or exited.
+  pid_t daemon_pid = -1;
+  Record error = {-1, 0, -1};
   for (;;) {
     Record rec;
     ssize_t n = read(pipefd[0], &rec, sizeof rec);
     if (n < 0 && errno == EINTR) continue;
     if (n != (ssize_t)sizeof rec) break;
     if (rec.step == kStepPid) {
-      result = rec.value;
-    } else if (err_step < 0 && rec.step > 0 && rec.step < kStepCount) {
-      err_step = rec.step;
-      err = rec.value;
+      daemon_pid = rec.value;
+    } else if (error.step < 0 && rec.step > 0 && rec.step < kStepCount) {
+      error = rec;
     }
   }
   close(pipefd[0]);
 
-  if (s->daemon || err_step >= 0) {
-    // The middle process (or the failed plain child) is ours and has exited or is about to.
-    int status = 0;
-    r = WaitPid(pid, &status);
-    if (err_step < 0 && r == 0 && !(WIFEXITED(status) && WEXITSTATUS(status) == 0)) {
-      err_step = kStepFork;
-      err = ECHILD;
-    }
+  // Our own child (the plain child, or the middle process) has exited or is in _exit(2) now,
+  // unless it exec'd: reaping it never waits long, and only a plain child that exec'd is left
+  // running.
+  int status = 0;
+  if (s->daemon || error.step >= 0) WaitPid(pid, &status);
+
+  if (error.step >= 0) {
+    // A daemon that failed before execve is in _exit(2) (its record came first), reparented
+    // by now to us (as its subreaper: reap it, or it stays a zombie) or to init (ECHILD).
+    if (s->daemon && daemon_pid > 0) WaitPid(daemon_pid, &status);
+    *failure = {kStepNames[error.step], error.value, -1, error.index};
+    return -1;
   }
-  if (err_step >= 0) {
-    // A daemon that failed before execve is an orphan by now. When we are its subreaper it is
-    // our child and would stay a zombie; otherwise this is ECHILD at once and init reaps it.
-    if (s->daemon && result > 0) {
-      int status;
-      WaitPid(result, &status);
-    }
-    *step = kStepNames[err_step];
-    return -err;
-  }
-  if (result <= 0) {
-    *step = "fork";
-    return -ECHILD;
-  }
-  return result;
+  if (!s->daemon) return pid;
+  // No error record and a pid: the daemon closed the pipe by exec'ing (or was killed before
+  // it, which its caller learns as it learns any later death). How the middle process ended
+  // after sending the pid does not change that; it is never a reason to wait for the daemon.
+  if (daemon_pid > 0) return daemon_pid;
+  // The middle process ended without a pid or a record: killed before its fork.
+  *failure = {"fork", ECHILD, -1, -1};
+  return -1;
 }
 
 std::vector<char*> CStrings(std::vector<std::string>& strings) {
@@ -257,49 +276,66 @@ std::vector<char*> CStrings(std::vector<std::string>& strings) {
   return out;
 }
 
-// spawn(file, argv, envp, cwd|null, umask|-1, stdio[3], fds[], daemon, setsid,
-//       ids: null | [uid, gid, groups[]]) -> pid
-// stdio entries and fds are descriptors, -1 for /dev/null; fds[i] lands at 3 + i.
+rlim_t LimitValue(double d) { return isinf(d) ? RLIM_INFINITY : (rlim_t)d; }
+
+// spawn({ file, argv, envp, cwd: string|null, umask: -1|mode, stdio: [3], fds: [],
+//         daemon, setsid, credentials: null|{ uid, gid, groups }, rlimits: [[id, soft, hard]] })
+//   -> pid
+// stdio entries and fds are descriptors, -1 for /dev/null; fds[i] lands at 3 + i. Every
+// field is validated in TypeScript (src/spawn.ts); here a wrong type only throws.
 Napi::Value SpawnJs(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  if (!ArgsOk(info, 10)) return env.Undefined();
+  if (!ArgsOk(info, 1)) return env.Undefined();
+  Reader in(info[0]);
 
-  std::string file = info[0].ToString().Utf8Value();
-  std::vector<std::string> argv_s = StringArray(info[1]);
-  std::vector<std::string> envp_s = StringArray(info[2]);
+  std::string file = in.String("file");
+  std::vector<std::string> argv_s = in.StringArray("argv");
+  std::vector<std::string> envp_s = in.StringArray("envp");
+  bool has_cwd = in.Has("cwd");
+  std::string cwd = has_cwd ? in.String("cwd") : "";
+  int umask_value = in.Int("umask");
+  std::vector<int64_t> stdio = in.IntArray("stdio");
+  std::vector<int64_t> fds = in.IntArray("fds");
+  bool daemon = in.Bool("daemon");
+  bool new_session = in.Bool("setsid");
+
+  Spec s;
+  memset(&s, 0, sizeof s);
+  std::vector<gid_t> groups;
+  if (in.Has("credentials")) {
+    Reader creds(in.Object("credentials"));
+    s.set_ids = true;
+    s.uid = (uid_t)creds.Int("uid");
+    s.gid = (gid_t)creds.Int("gid");
+    for (int64_t g : creds.IntArray("groups")) groups.push_back((gid_t)g);
+  }
+  std::vector<Limit> limits;
+  for (const std::vector<double>& l : in.NumberTuples("rlimits", 3)) {
+    Limit limit;
+    limit.resource = (int)l[0];
+    limit.value.rlim_cur = LimitValue(l[1]);
+    limit.value.rlim_max = LimitValue(l[2]);
+    limits.push_back(limit);
+  }
+  if (!in.Ok()) return env.Undefined();
+
   std::vector<char*> argv = CStrings(argv_s);
   std::vector<char*> envp = CStrings(envp_s);
-  std::string cwd;
-  bool has_cwd = info[3].IsString();
-  if (has_cwd) cwd = info[3].As<Napi::String>().Utf8Value();
-
-  std::vector<int64_t> stdio = NumberArray(info[5]);
-  std::vector<int64_t> fds = NumberArray(info[6]);
   std::vector<FdMove> moves;
   for (size_t i = 0; i < 3; i++) moves.push_back({i < stdio.size() ? (int)stdio[i] : -1, (int)i, -1});
   for (size_t i = 0; i < fds.size(); i++) moves.push_back({(int)fds[i], (int)(3 + i), -1});
-
-  std::vector<gid_t> groups;
-  Spec s;
-  memset(&s, 0, sizeof s);
-  if (info[9].IsArray()) {
-    Napi::Array ids = info[9].As<Napi::Array>();
-    s.set_ids = true;
-    s.uid = (uid_t)ids.Get(0u).ToNumber().Int64Value();
-    s.gid = (gid_t)ids.Get(1u).ToNumber().Int64Value();
-    for (int64_t g : NumberArray(ids.Get(2u))) groups.push_back((gid_t)g);
-  }
-  if (env.IsExceptionPending()) return env.Undefined();
 
   s.file = file.c_str();
   s.argv = argv.data();
   s.envp = envp.data();
   s.cwd = has_cwd ? cwd.c_str() : nullptr;
-  s.umask_value = info[4].ToNumber().Int32Value();
+  s.umask_value = umask_value;
   s.moves = moves.data();
   s.nmoves = (int)moves.size();
-  s.daemon = info[7].ToBoolean().Value();
-  s.new_session = info[8].ToBoolean().Value();
+  s.limits = limits.data();
+  s.nlimits = (int)limits.size();
+  s.daemon = daemon;
+  s.new_session = new_session;
   s.groups = groups.data();
   s.ngroups = groups.size();
 
@@ -310,11 +346,13 @@ Napi::Value SpawnJs(const Napi::CallbackInfo& info) {
                    ? (int)lim.rlim_cur
                    : (1 << 20);
 
-  const char* step = "fork";
-  int bad_fd = -1;
-  pid_t pid = Spawn(&s, &step, &bad_fd);
+  Failure failure = {"fork", 0, -1, -1};
+  pid_t pid = Spawn(&s, &failure);
   if (pid < 0) {
-    ThrowErrno(env, -pid, step, bad_fd);
+    Napi::Object record = ErrnoRecord(env, failure.err, failure.step);
+    if (failure.fd >= 0) record.Set("fd", Napi::Number::New(env, failure.fd));
+    if (failure.index >= 0) record.Set("index", Napi::Number::New(env, failure.index));
+    Napi::Error(env, record).ThrowAsJavaScriptException();
     return env.Undefined();
   }
   return Napi::Number::New(env, pid);

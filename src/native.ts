@@ -7,6 +7,29 @@ export interface NativeErrno {
   syscall: string;
   /** The descriptor the call failed on, when the caller passed several. */
   fd?: number;
+  /** spawn: the entry of `rlimits` that setrlimit failed on. */
+  index?: number;
+}
+
+/** spawn()'s one argument, read by field name (native/spawn.cc). */
+export interface NativeSpawnSpec {
+  file: string;
+  argv: string[];
+  envp: string[];
+  cwd: string | null;
+  /** -1: keep the caller's. */
+  umask: number;
+  /** Descriptors for 0, 1, 2; -1 for /dev/null. */
+  stdio: [number, number, number];
+  /** fds[i] lands at 3 + i. */
+  fds: number[];
+  /** fork, setsid, fork. */
+  daemon: boolean;
+  /** setsid without the second fork. */
+  setsid: boolean;
+  credentials: { uid: number; gid: number; groups: number[] } | null;
+  /** [resource id, soft, hard], applied in order before the credentials; Infinity: unlimited. */
+  rlimits: [number, number, number][];
 }
 
 export interface NativeUser {
@@ -35,18 +58,7 @@ export type NativeSockName =
 
 export interface NativeBinding {
   // spawn.cc
-  spawn(
-    file: string,
-    argv: string[],
-    envp: string[],
-    cwd: string | null,
-    umask: number,
-    stdio: [number, number, number],
-    fds: number[],
-    daemon: boolean,
-    setsid: boolean,
-    ids: [uid: number, gid: number, groups: number[]] | null,
-  ): number;
+  spawn(spec: NativeSpawnSpec): number;
   waitpid(pid: number): NativeWaitStatus | null;
 
   // flock.cc
@@ -54,6 +66,7 @@ export interface NativeBinding {
   flock(fd: number, operation: 0 | 1 | 2): boolean;
   setCloexec(fd: number, on: boolean): void;
   getCloexec(fd: number): boolean;
+  setNonBlocking(fd: number, on: boolean): void;
 
   // rlimit.cc
   rlimitResources: Record<string, number>;
@@ -65,6 +78,7 @@ export interface NativeBinding {
   lookupGroup(group: string | number): NativeGroup | null;
   getgrouplist(user: string, gid: number): number[];
   setgroups(groups: number[]): void;
+  getgroups(): number[];
   setresgid(rgid: number, egid: number, sgid: number): void;
   setresuid(ruid: number, euid: number, suid: number): void;
   getresgid(): [number, number, number];
@@ -74,7 +88,9 @@ export interface NativeBinding {
 
   // socket.cc
   listenTcp(address: string, port: number, backlog: number, v6only: boolean): number;
-  listenUnix(name: string, abstract: boolean, backlog: number): number;
+  /** mode -1: leave the umask's. */
+  listenUnix(name: string, abstract: boolean, backlog: number, mode: number): number;
+  connectUnix(name: string, abstract: boolean): void;
   getsockname(fd: number): NativeSockName;
   sendDatagram(name: string, abstract: boolean, data: Buffer): void;
   bindDatagram(name: string, abstract: boolean): number;

@@ -34,24 +34,35 @@ export function getrlimit(name: string): Rlimit {
 }
 
 /**
+ * Internal: the resource id and both values of `limit` for resource `name`. A number sets
+ * both; in an object a missing value is this process's current one (a missing soft value is
+ * capped at the hard one). `label` names the argument in errors.
+ */
+export function resolveRlimit(name: string, limit: unknown, label = 'limit'): { id: number; soft: number; hard: number } {
+  const id = resourceOf(name);
+  let soft: number;
+  let hard: number;
+  if (typeof limit === 'number') {
+    soft = hard = validateLimit(limit, label);
+  } else if (typeof limit === 'object' && limit !== null) {
+    const wanted = limit as Partial<Rlimit>;
+    const current = wanted.hard === undefined || wanted.soft === undefined ? getrlimit(name) : null;
+    hard = wanted.hard === undefined ? current!.hard : validateLimit(wanted.hard, `${label}.hard`);
+    soft = wanted.soft === undefined ? Math.min(current!.soft, hard) : validateLimit(wanted.soft, `${label}.soft`);
+  } else {
+    throw invalidType(label, 'a number or an object { soft, hard }', limit);
+  }
+  if (soft > hard) {
+    throw outOfRange(`${label}.soft`, `at most the hard limit (${hard}) of '${name}'`, soft);
+  }
+  return { id, soft, hard };
+}
+
+/**
  * Sets a limit. A number sets both values; in an object, a missing value keeps the current
  * one. Raising the hard limit needs privilege (EPERM otherwise).
  */
 export function setrlimit(name: string, limit: number | Partial<Rlimit>): void {
-  const resource = resourceOf(name);
-  let soft: number;
-  let hard: number;
-  if (typeof limit === 'number') {
-    soft = hard = validateLimit(limit, 'limit');
-  } else if (typeof limit === 'object' && limit !== null) {
-    const current = getrlimit(name);
-    hard = limit.hard === undefined ? current.hard : validateLimit(limit.hard, 'limit.hard');
-    soft = limit.soft === undefined ? Math.min(current.soft, hard) : validateLimit(limit.soft, 'limit.soft');
-  } else {
-    throw invalidType('limit', 'a number or an object { soft, hard }', limit);
-  }
-  if (soft > hard) {
-    throw outOfRange('limit.soft', `at most the hard limit (${hard}) of '${name}'`, soft);
-  }
-  callNative(() => native.setrlimit(resource, soft, hard), { target: name, props: { resource: name } });
+  const { id, soft, hard } = resolveRlimit(name, limit);
+  callNative(() => native.setrlimit(id, soft, hard), { target: name, props: { resource: name } });
 }

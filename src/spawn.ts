@@ -4,11 +4,14 @@ import { accessSync, constants as fsConstants, statSync } from 'node:fs';
 import { constants as osConstants } from 'node:os';
 import { delimiter, isAbsolute, join, resolve } from 'node:path';
 import { native } from './binding';
+import type { NativeSpawnSpec } from './native';
+import { resolveRlimit, rlimitNames as allRlimitNames, type Rlimit } from './rlimit';
 import { callNative, invalidType, invalidValue, SystemError } from './errors';
 import {
   validateBoolean,
   validateFd,
   validateId,
+  validateInteger,
   validateNonEmptyString,
   validateObject,
   validateString,
@@ -32,6 +35,11 @@ export interface SpawnOptions {
   stderr?: number;
   /** Descriptors to hand over: fds[i] becomes fd 3 + i (LISTEN_FDS order). */
   fds?: readonly number[];
+  /**
+   * Resource limits of the new program, set in the child before execve (never in the caller):
+   * `{ nofile: 4096, core: 0, as: { soft: 2 ** 30 } }`, as for setrlimit().
+   */
+  rlimits?: Readonly<Record<string, number | Partial<Rlimit>>>;
 }
 
 export interface ChildSpawnOptions extends SpawnOptions {
@@ -48,14 +56,9 @@ export interface ExitStatus {
   signal: NodeJS.Signals | null;
 }
 
-interface Prepared {
-  file: string;
-  argv: string[];
-  envp: string[];
-  cwd: string | null;
-  umask: number;
-  stdio: [number, number, number];
-  fds: number[];
+interface Prepared extends Omit<NativeSpawnSpec, 'daemon' | 'setsid' | 'credentials'> {
+  /** The names of `rlimits`, in the same order. */
+  rlimitNames: string[];
 }
 
 /**
@@ -75,17 +78,17 @@ export function spawnDaemon(file: string, options: SpawnOptions = {}): number {
 export function spawnChild(file: string, options: ChildSpawnOptions = {}): number {
   const p = prepare(file, options);
   const setsid = options.setsid === undefined ? false : validateBoolean(options.setsid, 'options.setsid');
-  let ids: [number, number, number[]] | null = null;
+  let credentials: NativeSpawnSpec['credentials'] = null;
   if (options.credentials !== undefined) {
     const c = validateObject(options.credentials, 'options.credentials');
     if (!Array.isArray(c.groups)) throw invalidType('options.credentials.groups', 'an array of group ids', c.groups);
-    ids = [
-      validateId(c.uid, 'options.credentials.uid'),
-      validateId(c.gid, 'options.credentials.gid'),
-      c.groups.map((g, i) => validateId(g, `options.credentials.groups[${i}]`)),
-    ];
+    credentials = {
+      uid: validateId(c.uid, 'options.credentials.uid'),
+      gid: validateId(c.gid, 'options.credentials.gid'),
+      groups: c.groups.map((g, i) => validateId(g, `options.credentials.groups[${i}]`)),
+    };
   }
-  return run(p, false, setsid, ids);
+  return run(p, false, setsid, credentials);
 }
 
 /**
@@ -93,7 +96,10 @@ export function spawnChild(file: string, options: ChildSpawnOptions = {}): numbe
  * is reaped). Poll it; nothing here blocks the event loop or the threadpool.
  */
 export function reap(pid: number): ExitStatus | null {
-  validateId(pid, 'pid');
+  // One pid of ours, never a group: waitpid(0) or (-n) would take another part of the
+  // program's children (a child_process child whose 'exit' then never fires), and pid_t is
+  // 32-bit signed, so larger values would wrap to a process group.
+  validateInteger(pid, 'pid', 1, 2 ** 31 - 1);
   const status = callNative(() => native.waitpid(pid));
   if (status === null) return null;
   return { code: status.code, signal: status.signal === null ? null : signalName(status.signal) };
@@ -106,11 +112,13 @@ function signalName(signal: number): NodeJS.Signals {
   return `SIG${signal}` as NodeJS.Signals;
 }
 
-function run(p: Prepared, daemon: boolean, setsid: boolean, ids: [number, number, number[]] | null): number {
+function run(p: Prepared, daemon: boolean, setsid: boolean, credentials: NativeSpawnSpec['credentials']): number {
+  const { rlimitNames: names, ...spec } = p;
   return callNative(
-    () => native.spawn(p.file, p.argv, p.envp, p.cwd, p.umask, p.stdio, p.fds, daemon, setsid, ids),
-    ({ syscall, fd }) => {
+    () => native.spawn({ ...spec, daemon, setsid, credentials }),
+    ({ syscall, fd, index }) => {
       if (fd !== undefined) return { target: `${optionOf(p, fd)} (fd ${fd})`, props: { fd } };
+      if (syscall === 'setrlimit' && index !== undefined) return { target: names[index], props: { resource: names[index] } };
       if (syscall === 'execve') return { path: p.file };
       if (syscall === 'chdir' && p.cwd !== null) return { path: p.cwd };
       if (syscall === 'open') return { path: '/dev/null' };
@@ -155,6 +163,19 @@ function prepare(file: string, options: SpawnOptions): Prepared {
   if (!Array.isArray(fdList)) throw invalidType('options.fds', 'an array of file descriptors', fdList);
   const fds = fdList.map((fd, i) => validateFd(fd, `options.fds[${i}]`));
 
+  const rlimits: [number, number, number][] = [];
+  const rlimitNames: string[] = [];
+  if (options.rlimits !== undefined) {
+    for (const [name, limit] of Object.entries(validateObject(options.rlimits, 'options.rlimits'))) {
+      if (!allRlimitNames.includes(name)) {
+        throw invalidValue('options.rlimits', name, `names no resource limit on ${process.platform}; use one of ${allRlimitNames.join(', ')}`);
+      }
+      const { id, soft, hard } = resolveRlimit(name, limit, `options.rlimits.${name}`);
+      rlimits.push([id, soft, hard]);
+      rlimitNames.push(name);
+    }
+  }
+
   return {
     file: resolveExecutable(file, typeof env.PATH === 'string' ? env.PATH : undefined, cwd),
     argv: [argv0, ...args],
@@ -163,6 +184,8 @@ function prepare(file: string, options: SpawnOptions): Prepared {
     umask,
     stdio: [-1, stdout, stderr],
     fds,
+    rlimits,
+    rlimitNames,
   };
 }
 
