@@ -91,24 +91,46 @@ const KNOWN = new Set([
   'shutdownTimeout', 'errorExitCode', 'foreground', 'noNewPrivileges', 'chroot', 'env', 'pidFileOwner', 'name',
 ]);
 
+/**
+ * A value as the user wrote it, for "got ..." in messages: JSON where JSON can say it, and
+ * NaN, Infinity, undefined, bigints and functions as themselves (JSON would print null).
+ */
+export function shown(value: unknown): string {
+  if (typeof value === 'number' && !Number.isFinite(value)) return String(value);
+  if (value === undefined) return 'undefined';
+  if (typeof value === 'bigint') return `${value}n`;
+  if (typeof value === 'function') return 'a function';
+  if (typeof value === 'symbol') return value.toString();
+  try {
+    return JSON.stringify(value, (_k, v) => (typeof v === 'number' && !Number.isFinite(v) ? String(v) : typeof v === 'bigint' ? `${v}n` : v)) ?? String(value);
+  } catch {
+    return String(value); // a cycle
+  }
+}
+
+// Node.js itself needs about 20 descriptors to start and serve (measured: it aborts below
+// ~14 and cannot listen below ~20); beyond that, the program's own files and connections.
+export const MIN_NOFILE = 64;
+
 function path(value: unknown, option: string): string | undefined {
   if (value === undefined) return undefined;
   if (typeof value !== 'string' || value === '' || value.includes('\0')) {
-    throw new OptionError(`${option} must be a file path (a non-empty string), got ${JSON.stringify(value)}`);
+    throw new OptionError(`${option} must be a file path (a non-empty string without NUL bytes), got ${shown(value)}`);
   }
   return isAbsolute(value) ? value : resolve(value);
 }
 
 function bool(value: unknown, option: string): boolean {
   if (value === undefined) return false;
-  if (typeof value !== 'boolean') throw new OptionError(`${option} must be true or false, got ${JSON.stringify(value)}`);
+  if (typeof value !== 'boolean') throw new OptionError(`${option} must be true or false, got ${shown(value)}`);
   return value;
 }
 
 function milliseconds(value: unknown, option: string, fallback: number): number {
   const ms = value ?? fallback;
+  // Timers take at most 2^31-1 ms (~24.8 days); beyond, Node would silently use 1 ms.
   if (typeof ms !== 'number' || !(ms > 0) || ms > 2 ** 31 - 1) {
-    throw new OptionError(`${option} must be a positive number of milliseconds, got ${JSON.stringify(value)}`);
+    throw new OptionError(`${option} must be a number of milliseconds from 1 to ${2 ** 31 - 1}, got ${shown(value)}`);
   }
   return ms;
 }
@@ -126,6 +148,14 @@ export function resolveOptions(o: DaemonizeOptions, name: string): Plan {
   for (const key of Object.keys(o)) {
     if (!KNOWN.has(key)) throw new OptionError(`unknown option '${key}'; known options: ${[...KNOWN].join(', ')}`);
   }
+  if (o.name !== undefined && (typeof o.name !== 'string' || o.name === '')) {
+    throw new OptionError(`name must be a non-empty string, got ${shown(o.name)}`);
+  }
+  // The name starts every line daemonkit writes: a newline in it would forge log lines.
+  if (/[\x00-\x1f\x7f]/.test(name)) {
+    const from = o.name === undefined ? ' (the script\'s name, by default)' : '';
+    throw new OptionError(`name${from} must not contain control characters, got ${shown(name)}; give a plain name`);
+  }
 
   const logFile = path(o.logFile, 'logFile');
   if (logFile !== undefined && (o.stdout !== undefined || o.stderr !== undefined)) {
@@ -138,7 +168,7 @@ export function resolveOptions(o: DaemonizeOptions, name: string): Plan {
   if (o.umask !== undefined) {
     const u = typeof o.umask === 'string' && /^[0-7]{1,4}$/.test(o.umask) ? parseInt(o.umask, 8) : o.umask;
     if (typeof u !== 'number' || !Number.isInteger(u) || u < 0 || u > 0o777) {
-      throw new OptionError(`umask must be an octal mode between 0 and 0o777 (e.g. 0o022 or '022'), got ${JSON.stringify(o.umask)}`);
+      throw new OptionError(`umask must be an octal mode between 0 and 0o777 (e.g. 0o022 or '022'), got ${shown(o.umask)}`);
     }
     umask = u;
   }
@@ -163,10 +193,14 @@ export function resolveOptions(o: DaemonizeOptions, name: string): Plan {
       const limit = typeof value === 'number' ? { soft: value, hard: value } : value;
       const ok = (v: unknown) => v === undefined || v === Infinity || (typeof v === 'number' && Number.isSafeInteger(v) && v >= 0);
       if (typeof limit !== 'object' || limit === null || !ok(limit.soft) || !ok(limit.hard)) {
-        throw new OptionError(`rlimits.${key} must be a number, Infinity or { soft, hard }, got ${JSON.stringify(value)}`);
+        throw new OptionError(`rlimits.${key} must be a number, Infinity or { soft, hard }, got ${shown(value)}`);
       }
       if (limit.soft !== undefined && limit.hard !== undefined && limit.soft > limit.hard) {
         throw new OptionError(`rlimits.${key}: soft limit ${limit.soft} is above hard limit ${limit.hard}`);
+      }
+      const lowest = key === 'nofile' ? Math.min(limit.soft ?? Infinity, limit.hard ?? Infinity) : Infinity;
+      if (lowest < MIN_NOFILE) {
+        throw new OptionError(`rlimits.nofile: ${lowest} descriptors are too few for Node.js to start and serve; ask for at least ${MIN_NOFILE}`);
       }
       rlimits.push([key, limit]);
     }
@@ -187,11 +221,11 @@ export function resolveOptions(o: DaemonizeOptions, name: string): Plan {
         return;
       }
       if (typeof l.port !== 'number' || !Number.isInteger(l.port) || l.port < 0 || l.port > 65535) {
-        throw new OptionError(`${at}.port must be an integer from 0 to 65535, got ${JSON.stringify(l.port)}`);
+        throw new OptionError(`${at}.port must be an integer from 0 to 65535, got ${shown(l.port)}`);
       }
       const host = l.host ?? '::';
       if (typeof host !== 'string' || ipFamily(host) === 0) {
-        throw new OptionError(`${at}.host must be a numeric IPv4 or IPv6 address such as 0.0.0.0 or ::1, got ${JSON.stringify(l.host)}`);
+        throw new OptionError(`${at}.host must be a numeric IPv4 or IPv6 address such as 0.0.0.0 or ::1, got ${shown(l.host)}`);
       }
       listen.push({ kind: 'tcp', host, port: l.port, backlog: l.backlog, ipv6Only: l.ipv6Only });
     });
@@ -201,14 +235,18 @@ export function resolveOptions(o: DaemonizeOptions, name: string): Plan {
   const shutdownTimeout = milliseconds(o.shutdownTimeout, 'shutdownTimeout', 10_000);
   const errorExitCode = o.errorExitCode ?? 1;
   if (!Number.isInteger(errorExitCode) || errorExitCode < 1 || errorExitCode > 255) {
-    throw new OptionError(`errorExitCode must be an integer from 1 to 255, got ${JSON.stringify(o.errorExitCode)}`);
+    throw new OptionError(`errorExitCode must be an integer from 1 to 255, got ${shown(o.errorExitCode)}`);
   }
 
   const env: Record<string, string> = {};
   if (o.env !== undefined) {
     if (typeof o.env !== 'object' || o.env === null) throw new OptionError('env must be an object of strings');
     for (const [k, v] of Object.entries(o.env)) {
-      if (typeof v !== 'string' || k === '' || k.includes('=')) throw new OptionError(`env.${k} must be a string with a name without "="`);
+      // execve(2) takes NUL-terminated "NAME=value" strings: neither part can hold a NUL.
+      const key = shown(k).slice(1, -1);
+      if (k === '' || k.includes('=') || k.includes('\0')) throw new OptionError(`env: the name ${shown(k)} must be non-empty, without "=" or NUL bytes`);
+      if (typeof v !== 'string') throw new OptionError(`env.${key} must be a string, got ${shown(v)}`);
+      if (v.includes('\0')) throw new OptionError(`env.${key} contains a NUL byte, which no environment variable can hold; remove it`);
       env[k] = v;
     }
   }

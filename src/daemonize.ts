@@ -1,24 +1,29 @@
-// daemonize(): the start of a real daemon, in the order of DESIGN.md section 2.
+// daemonize(): the start of a real daemon, in the order of docs/design.md ("The order of a
+// correct start").
 //
-// The launching process validates, locks the PID file, binds the listening sockets, opens the
-// logs, then re-executes this very program (process.execPath with the same execArgv and argv)
-// as a daemon through the native double fork, with a marker in the environment. It then waits
-// on a pipe for the daemon to say "ready" (exit 0) or why it failed (exit 1), and never
-// returns. The re-executed program finds the marker, applies rlimits, chowns, writes its pid,
-// drops privileges and resolves with the handed-over sockets.
-import { closeSync, existsSync, fchownSync, fstatSync, lstatSync, openSync, readSync, statSync, unlinkSync, writeSync, constants as fsConstants } from 'node:fs';
+// The launching process validates, locks the PID file, checks the directories, opens the logs
+// (and gives them to the service user), binds the listening sockets, then re-executes this
+// very program (process.execPath with the same execArgv and argv) as a daemon through the
+// native double fork, with the resource limits set in the child and a marker in the
+// environment. It writes the daemon's pid, waits on a pipe for the daemon to say "ready"
+// (exit 0) or why it failed (exit 1), and never returns. The re-executed program finds the
+// marker, chroots and drops privileges, and resolves with the handed-over sockets.
+import { closeSync, existsSync, fchownSync, fstatSync, lstatSync, readFileSync, readSync, statSync, unlinkSync, writeSync, constants as fsConstants } from 'node:fs';
 import { Socket } from 'node:net';
+import { constants as osConstants } from 'node:os';
 import { basename, extname, join } from 'node:path';
 import { DaemonizeError, describeError, StartError } from './daemonize-errors';
 import { resolveOptions, type DaemonizeOptions, type Plan } from './daemonize-options';
+import { SystemError } from './errors';
 import { setCloseOnExec } from './flock';
-import { dropPrivileges, processIdentity } from './privileges';
+import { dropPrivileges, ioUringInUse, processIdentity } from './privileges';
 import type { Credentials } from './identity';
-import { NotRegularFileError, PidFile, waitForRelease, type PidFileAcquire } from './pidfile';
+import { PidFile, waitForRelease, type PidFileAcquire } from './pidfile';
 import { setNoNewPrivileges, setChildSubreaper } from './prctl';
-import { getrlimit, setrlimit } from './rlimit';
+import { getrlimit, setrlimit, type Rlimit } from './rlimit';
+import { openSafeFile, UnsafeFileError } from './safe-open';
 import { chroot as chrootTo, dup2, getpgid, pipe } from './session';
-import { listenTcp, listenUnix } from './socket';
+import { listenTcp, listenUnix, unixSocketState } from './socket';
 import { reap, spawnDaemon, type ExitStatus } from './spawn';
 import { logEvent, setEventLogName } from './event-log';
 import { handleLogReopenSignal, setLogFiles } from './log-files';
@@ -55,10 +60,18 @@ export interface Daemon {
   fail(err: unknown): never;
 }
 
+/** A socket file this start bound: removed on a clean exit if it is still that very file. */
+interface SocketFile {
+  path: string;
+  dev: string;
+  ino: string;
+}
+
 interface Marker {
   ready: number;
   lock: number | null;
   listeners: Listener[];
+  socketFiles: SocketFile[];
   /** planDigest() of the launcher's resolved options. */
   plan: string;
 }
@@ -75,7 +88,8 @@ export async function daemonize(options: DaemonizeOptions = {}): Promise<Daemon>
   try {
     plan = resolveOptions(options, name);
   } catch (err) {
-    return exitWith(name, err, 2);
+    // A name with a control character would forge the very line that rejects it.
+    return exitWith(printable(name) ? name : 'daemonize', err, 2);
   }
   const marker = process.env[DAEMON_MARKER];
   if (marker !== undefined) return becomeDaemon(plan, marker);
@@ -84,10 +98,12 @@ export async function daemonize(options: DaemonizeOptions = {}): Promise<Daemon>
 }
 
 function defaultName(options: DaemonizeOptions): string {
-  if (typeof options.name === 'string' && options.name !== '') return options.name;
+  if (typeof options === 'object' && options !== null && typeof options.name === 'string' && options.name !== '') return options.name;
   const script = process.argv[1] ?? process.argv0;
   return basename(script, extname(script)) || 'daemon';
 }
+
+const printable = (text: string) => !/[\x00-\x1f\x7f]/.test(text);
 
 // Synchronous, so nothing is lost to process.exit() where stdio pipes are asynchronous.
 function say(fd: 1 | 2, text: string): void {
@@ -112,7 +128,7 @@ function exitWith(name: string, err: unknown, fallbackCode: number): never {
 class Resources {
   pidFile: PidFile | null = null;
   fds: number[] = [];
-  socketPaths: string[] = [];
+  socketFiles: SocketFile[] = [];
   /** Log file sizes when opened: the tail shown on failure is what this start wrote. */
   logSizes = new Map<string, number>();
 
@@ -129,13 +145,7 @@ class Resources {
   /** Undoes everything: nothing may be left behind by a failed start. */
   abandon(): void {
     this.closeFds();
-    for (const path of this.socketPaths) {
-      try {
-        unlinkSync(path);
-      } catch {
-        // gone
-      }
-    }
+    removeSocketFiles(this.socketFiles);
     this.pidFile?.remove();
     this.pidFile = null;
   }
@@ -154,11 +164,11 @@ async function launch(plan: Plan): Promise<never> {
     checkReexecutable();
     // The lock first: when another instance runs, that is the answer, whatever else is wrong.
     acquirePidFile(plan, res);
-    checkCwd(plan);
-    checkCanDrop(plan);
+    checkDirectories(plan);
+    checkCanDrop(plan, false);
+    const rlimits = resolveLimits(plan);
     const [stdout, stderr] = openLogs(plan, res);
     const listeners = bindListeners(plan, res);
-    applyRlimits(plan);
 
     const [r, w] = pipe();
     readFd = r;
@@ -171,6 +181,7 @@ async function launch(plan: Plan): Promise<never> {
       ready: 3 + fds.length - 1,
       lock: lockFd === null ? null : 3 + listeners.length,
       listeners: listeners.map((l, i) => ({ ...l, fd: 3 + i })),
+      socketFiles: res.socketFiles,
       plan: planDigest(plan),
     };
     // The daemon becomes our child once the middle process exits, so we learn how it ended
@@ -189,8 +200,11 @@ async function launch(plan: Plan): Promise<never> {
         stdout,
         stderr,
         fds,
+        rlimits,
       });
     } catch (err) {
+      const resource = (err as { resource?: unknown }).resource;
+      if ((err as SystemError).syscall === 'setrlimit' && typeof resource === 'string') throw rlimitError(resource, err, rlimits[resource]);
       throw new StartError(`cannot start the daemon: ${describeError(err)}`);
     }
   } catch (err) {
@@ -200,9 +214,9 @@ async function launch(plan: Plan): Promise<never> {
 
   let outcome: Outcome;
   try {
-    // Written now, so a concurrent launcher can name the pid in "already running". Not
-    // fsynced: the daemon writes it again, durably, before it serves.
-    res.pidFile?.write(pid, false);
+    // Written here, once and durably: a concurrent launcher names this pid in "already
+    // running", and the daemon never writes it as root (nor under its own rlimits.fsize).
+    res.pidFile?.write(pid);
     outcome = { kind: 'pending' };
   } catch (err) {
     outcome = { kind: 'error', message: `cannot write the PID file: ${describeError(err)}` };
@@ -223,19 +237,26 @@ async function launch(plan: Plan): Promise<never> {
   } else if (outcome.kind === 'interrupted') {
     message = `interrupted by ${outcome.signal} before it was ready; stopped it (pid ${pid})`;
   } else if (outcome.kind === 'timeout') {
-    message = `did not report ready within ${plan.readyTimeout} ms (readyTimeout); stopped it (pid ${pid})`;
+    message = `did not report ready within ${plan.readyTimeout} ms (readyTimeout); stopped it (pid ${pid})${limitsHint(plan)}`;
   } else {
     status = await exitStatus(pid, 2000);
     message =
-      status === null
+      (status === null
         ? `exited before it was ready (pid ${pid})`
         : status.signal !== null
           ? `was killed by ${status.signal} before it was ready (pid ${pid})`
-          : `exited with code ${status.code} before it was ready (pid ${pid})`;
+          : `exited with code ${status.code} before it was ready (pid ${pid})`) + limitsHint(plan);
   }
-  await stopDaemon(pid, status !== null, plan);
+  await stopDaemon(pid, status !== null, plan, res.socketFiles);
   say(2, `${plan.name}: ${message}\n${logTail(plan, res.logSizes)}`);
   process.exit(1);
+}
+
+/** A daemon that never got ready ran under these limits: they may be why. */
+function limitsHint(plan: Plan): string {
+  if (plan.rlimits.length === 0) return '';
+  const shown = plan.rlimits.map(([name, l]) => `${name}=${l.soft ?? '-'}${l.hard === l.soft ? '' : `:${l.hard ?? '-'}`}`);
+  return `; it ran with rlimits ${shown.join(' ')}, and a limit too low keeps Node.js from starting`;
 }
 
 /**
@@ -247,6 +268,9 @@ function daemonEnv(plan: Plan, marker: Marker): NodeJS.ProcessEnv {
   delete env.LISTEN_PID;
   delete env.LISTEN_FDS;
   delete env.LISTEN_FDNAMES;
+  // The daemon starts as root and drops: libuv would set up io_uring rings at start-up, with
+  // root's credentials, and they would keep them after the drop (CVE-2024-22017).
+  if (plan.credentials !== undefined) delete env.UV_USE_IO_URING;
   return env;
 }
 
@@ -259,11 +283,64 @@ function checkReexecutable(): void {
   }
 }
 
-function checkCanDrop(plan: Plan): void {
+/**
+ * Whether the user option can be honoured, before anything is created. When this very
+ * process drops (foreground), it must not hold io_uring rings set up as root; a daemon gets
+ * no UV_USE_IO_URING instead (daemonEnv).
+ */
+function checkCanDrop(plan: Plan, inThisProcess: boolean): void {
   const creds = plan.credentials;
-  if (creds === undefined || process.geteuid?.() === 0) return;
-  if (creds.uid === process.geteuid?.() && creds.gid === process.getegid?.()) return;
-  throw new StartError(`user: only root can become '${creds.user}' (uid ${creds.uid}); start as root or remove the user option`);
+  if (creds === undefined) return;
+  const root = process.geteuid?.() === 0;
+  const already = creds.uid === process.geteuid?.() && creds.gid === process.getegid?.();
+  if (!root && !already) {
+    throw new StartError(`user: only root can become '${creds.user}' (uid ${creds.uid}); start as root or remove the user option`);
+  }
+  const uring = inThisProcess && !already ? ioUringInUse() : null;
+  if (uring !== null) {
+    throw new StartError(
+      `cannot drop privileges to ${creds.user} (user) in this process: ${uring}, and rings set up as root keep root's credentials after the drop (CVE-2024-22017); start without UV_USE_IO_URING`,
+    );
+  }
+}
+
+/**
+ * Every limit with both values, a missing one from this process (the daemon inherits ours).
+ * Raising a hard limit needs privilege: said here, before anything is started.
+ */
+function resolveLimits(plan: Plan): Record<string, Rlimit> {
+  const out: Record<string, Rlimit> = {};
+  for (const [name, limit] of plan.rlimits) {
+    const current = getrlimit(name);
+    const hard = limit.hard ?? current.hard;
+    const soft = limit.soft ?? Math.min(current.soft, hard);
+    if (hard > current.hard && process.geteuid?.() !== 0) {
+      throw rlimitError(name, new SystemError(-osConstants.errno.EPERM, 'setrlimit', { target: name }), { soft, hard }, current);
+    }
+    out[name] = { soft, hard };
+  }
+  return out;
+}
+
+/** One line for a limit the kernel refused, with the fix. */
+function rlimitError(name: string, err: unknown, wanted: Rlimit, current: Rlimit = getrlimit(name)): StartError {
+  let hint = '';
+  if ((err as NodeJS.ErrnoException).code === 'EPERM' && wanted.hard > current.hard) {
+    const root = process.geteuid?.() === 0;
+    const nrOpen = name === 'nofile' ? readNrOpen() : null;
+    hint =
+      `: raising the hard limit from ${current.hard} to ${wanted.hard} needs CAP_SYS_RESOURCE` +
+      `${nrOpen === null ? '' : ` and at most fs.nr_open (${nrOpen})`}; ask for at most ${root && nrOpen !== null ? nrOpen : current.hard}${root ? '' : ' or start as root'}`;
+  }
+  return new StartError(`rlimits.${name}: ${describeError(err)}${hint}`);
+}
+
+function readNrOpen(): number | null {
+  try {
+    return Number(readFileSync('/proc/sys/fs/nr_open', 'utf8').trim()) || null;
+  } catch {
+    return null;
+  }
 }
 
 /** What the daemon must agree on with its launcher; a mismatch means options that vary. */
@@ -275,33 +352,44 @@ function planDigest(plan: Plan): string {
   return h.toString(16);
 }
 
-function checkCwd(plan: Plan): void {
-  let ok = false;
+function isDirectory(path: string): boolean {
   try {
-    // With chroot, cwd is a directory inside the new root.
-    ok = statSync(plan.chroot === undefined ? plan.cwd : join(plan.chroot, plan.cwd)).isDirectory();
+    return statSync(path).isDirectory();
   } catch {
-    ok = false;
+    return false;
   }
-  if (!ok) throw new StartError(`cwd '${plan.cwd}' is not an existing directory (cwd); create it or choose another`);
+}
+
+function checkDirectories(plan: Plan): void {
+  if (plan.chroot !== undefined && !isDirectory(plan.chroot)) {
+    throw new StartError(`chroot '${plan.chroot}' is not an existing directory (chroot); create it or choose another`);
+  }
+  // With chroot, cwd is a directory inside the new root.
+  if (!isDirectory(plan.chroot === undefined ? plan.cwd : join(plan.chroot, plan.cwd))) {
+    const inside = plan.chroot === undefined ? '' : ` inside chroot '${plan.chroot}'`;
+    throw new StartError(`cwd '${plan.cwd}' is not an existing directory${inside} (cwd); create it or choose another`);
+  }
 }
 
 function acquirePidFile(plan: Plan, res: Resources): void {
   if (plan.pidFile === undefined) return;
   const path = plan.pidFile;
+  const refused = (found: string) => {
+    if (found === 'a symbolic link') return new StartError(`PID file '${path}' is a symbolic link (pidFile); give the real path, links are never followed`);
+    if (found.startsWith('a regular file with')) {
+      return new StartError(`PID file '${path}' is ${found} (pidFile): hard links are never written through; remove the other links or choose another path`);
+    }
+    return new StartError(`PID file '${path}' is not a regular file (pidFile); remove it or choose another path`);
+  };
   let lst;
   try {
     lst = lstatSync(path);
   } catch {
     lst = undefined;
   }
-  const notRegular = () => new StartError(`PID file '${path}' is not a regular file (pidFile); remove it or choose another path`);
-  if (lst?.isSymbolicLink()) {
-    throw new StartError(`PID file '${path}' is a symbolic link (pidFile); give the real path, links are never followed`);
-  }
-  if (lst !== undefined && !lst.isFile()) {
-    throw notRegular();
-  }
+  // Told apart before open(2): opening a device, even to refuse it, can have effects.
+  if (lst?.isSymbolicLink()) throw refused('a symbolic link');
+  if (lst !== undefined && !lst.isFile()) throw refused('not a regular file');
   // The holder writes its daemon's pid right after it forks; until then the file is empty.
   // Wait for the pid while the lock stays held (a loaded machine may take seconds); if the
   // holder gives up meanwhile, the lock is free and we try again.
@@ -311,10 +399,9 @@ function acquirePidFile(plan: Plan, res: Resources): void {
     try {
       result = PidFile.acquire(path);
     } catch (err) {
-      if (err instanceof NotRegularFileError) {
-        throw notRegular();
-      }
+      if (err instanceof UnsafeFileError) throw refused(err.found);
       const code = (err as NodeJS.ErrnoException).code;
+      if (code === 'ELOOP') throw refused('a symbolic link');
       const hint =
         code === 'ENOENT'
           ? 'its directory does not exist; create it or choose another path'
@@ -331,23 +418,48 @@ function acquirePidFile(plan: Plan, res: Resources): void {
   }
   res.pidFile = result.pidFile;
   if (result.stalePid !== null) {
-    say(2, `${plan.name}: replacing stale PID file '${path}' (pid ${result.stalePid} is not running: the file was not locked)\n`);
+    // Only what is known: a pid in a file nobody locked. Whether that pid runs now (as
+    // something else, after reuse) says nothing.
+    say(2, `${plan.name}: replacing stale PID file '${path}': it was not locked (it held pid ${result.stalePid})\n`);
+  }
+  if (plan.pidFileOwner !== undefined) {
+    // By descriptor: chown(2) by path would follow whatever the path names by now.
+    fchownSync(result.pidFile.fd, plan.pidFileOwner.uid, plan.pidFileOwner.gid);
   }
 }
 
+/**
+ * Opens the log files (appending; created 0640), refusing links, FIFOs and anything but a
+ * regular file with one link or a character device such as /dev/null. A regular file is
+ * given to the service user, so it can reopen its logs after a rotation; a device never is.
+ */
 function openLogs(plan: Plan, res: Resources): [number | undefined, number | undefined] {
   const open = (path: string | undefined, option: string) => {
     if (path === undefined) return undefined;
+    let file;
     try {
-      const fd = openSync(path, fsConstants.O_WRONLY | fsConstants.O_APPEND | fsConstants.O_CREAT | fsConstants.O_NOFOLLOW, 0o640);
-      res.fds.push(fd);
-      res.logSizes.set(path, fstatSync(fd).size);
-      return fd;
+      file = openSafeFile(path, fsConstants.O_WRONLY | fsConstants.O_APPEND | fsConstants.O_CREAT, { mode: 0o640, devices: true });
     } catch (err) {
+      if (err instanceof UnsafeFileError) {
+        const fix =
+          err.found === 'a symbolic link'
+            ? 'links are never followed; give the real path'
+            : err.found.startsWith('a regular file with')
+              ? 'hard links are never written through; remove the other links or choose another path'
+              : 'give a regular file or a character device such as /dev/null';
+        throw new StartError(`log file '${path}' is ${err.found} (${option}); ${fix}`);
+      }
       const code = (err as NodeJS.ErrnoException).code;
       const hint = code === 'ENOENT' ? 'its directory does not exist; create it' : 'check the path and its permissions';
       throw new StartError(`cannot open log file (${option}): ${describeError(err)}; ${hint}`);
     }
+    res.fds.push(file.fd);
+    res.logSizes.set(path, file.stat.size);
+    const creds = plan.credentials;
+    if (creds !== undefined && file.stat.isFile() && (file.stat.uid !== creds.uid || file.stat.gid !== creds.gid)) {
+      fchownSync(file.fd, creds.uid, creds.gid);
+    }
+    return file.fd;
   };
   const stdout = open(plan.stdoutPath, plan.stdoutOption);
   const stderr = plan.stderrPath === plan.stdoutPath ? stdout : open(plan.stderrPath, 'stderr');
@@ -356,46 +468,64 @@ function openLogs(plan: Plan, res: Resources): [number | undefined, number | und
 
 function bindListeners(plan: Plan, res: Resources): Listener[] {
   return plan.listen.map((spec, i) => {
+    const where = spec.kind === 'tcp' ? `${spec.host.includes(':') ? `[${spec.host}]` : spec.host}:${spec.port}` : spec.path;
+    const cannot = (err: unknown, hint: string) => new StartError(`cannot listen on ${where} (listen[${i}]): ${describeError(err)}; ${hint}`);
     try {
       if (spec.kind === 'tcp') {
         const l = listenTcp({ host: spec.host, port: spec.port, backlog: spec.backlog, ipv6Only: spec.ipv6Only });
         res.fds.push(l.fd);
         return { fd: l.fd, host: l.address, port: l.port };
       }
-      // We hold the instance lock, so a socket file left at our path is our own, from a run
-      // that died without cleaning up.
-      if (plan.pidFile !== undefined && existsSync(spec.path) && lstatSync(spec.path).isSocket()) unlinkSync(spec.path);
+      if (!spec.path.startsWith('@')) {
+        const inUse = () => new SystemError(-osConstants.errno.EADDRINUSE, 'bind', { path: spec.path });
+        const state = unixSocketState(spec.path);
+        // connect(2) was answered: another service owns it, whatever our lock says.
+        if (state === 'live') throw cannot(inUse(), 'another process is listening on this socket; stop it or choose another path');
+        if (state === 'other') throw cannot(inUse(), 'a file that is not a socket is there; remove it or choose another path');
+        if (state === 'stale') {
+          // Nobody listens there and we hold the instance lock: the socket file of our own
+          // previous run, which died. Without the lock, another instance may be about to
+          // listen on it.
+          if (plan.pidFile === undefined) {
+            throw cannot(inUse(), 'a socket file nobody listens on is there (left by a process that died); remove it, or give pidFile and daemonkit replaces such files itself');
+          }
+          unlinkSync(spec.path);
+        }
+      }
       const l = listenUnix({ path: spec.path, mode: spec.mode, backlog: spec.backlog });
       res.fds.push(l.fd);
-      if (!spec.path.startsWith('@')) res.socketPaths.push(spec.path);
+      if (!spec.path.startsWith('@')) {
+        const st = lstatSync(spec.path, { bigint: true });
+        res.socketFiles.push({ path: spec.path, dev: String(st.dev), ino: String(st.ino) });
+      }
       return { fd: l.fd, path: spec.path };
     } catch (err) {
+      if (err instanceof StartError) throw err;
       const e = err as NodeJS.ErrnoException;
-      const where = spec.kind === 'tcp' ? `${spec.host.includes(':') ? `[${spec.host}]` : spec.host}:${spec.port}` : spec.path;
       let hint = 'check the address';
       if (e.code === 'EADDRINUSE') hint = 'another process is listening there; stop it or choose another port';
       else if (e.code === 'EACCES' && spec.kind === 'tcp') hint = 'ports below 1024 need root; start as root (with user: to drop) or choose a port >= 1024';
       else if (e.code === 'EACCES' || e.code === 'ENOENT') hint = 'check that the directory exists and is writable';
       else if (e.code === 'EADDRNOTAVAIL') hint = 'that address is not on this machine';
-      throw new StartError(`cannot listen on ${where} (listen[${i}]): ${describeError(err)}; ${hint}`);
+      throw cannot(err, hint);
     }
   });
 }
 
-// Applied in the launcher, before the fork: the daemon inherits them (and applies them again,
-// a no-op), and a limit the kernel refuses is reported here, in the terminal.
-function applyRlimits(plan: Plan): void {
-  for (const [name, limit] of plan.rlimits) {
-    const current = getrlimit(name);
+/**
+ * Removes the socket files this start bound, each only while it is still the file bound (not
+ * one a later instance made) and where this process may (after a drop the directory may not
+ * let it). From inside a chroot, only paths under it can be reached.
+ */
+function removeSocketFiles(files: SocketFile[], chrootDir?: string): void {
+  for (const file of files) {
+    const path = chrootDir === undefined ? file.path : file.path.startsWith(`${chrootDir}/`) ? file.path.slice(chrootDir.length) : null;
+    if (path === null) continue;
     try {
-      setrlimit(name, limit);
-    } catch (err) {
-      const wanted = limit.hard ?? current.hard;
-      const hint =
-        (err as NodeJS.ErrnoException).code === 'EPERM' && wanted > current.hard
-          ? `: raising the hard limit from ${current.hard} to ${wanted} needs CAP_SYS_RESOURCE${name === 'nofile' ? ' and at most fs.nr_open' : ''}; ask for at most ${current.hard}${process.geteuid?.() === 0 ? '' : ' or start as root'}`
-          : '';
-      throw new StartError(`rlimits.${name}: ${describeError(err)}${hint}`);
+      const st = lstatSync(path, { bigint: true });
+      if (st.isSocket() && String(st.dev) === file.dev && String(st.ino) === file.ino) unlinkSync(path);
+    } catch {
+      // gone, or not ours to remove
     }
   }
 }
@@ -461,7 +591,7 @@ async function exitStatus(pid: number, timeoutMs: number) {
  * Makes sure a daemon that failed is gone, with whatever it started, its PID file and its
  * socket files. Never signals a pid already reaped (it may belong to someone else now).
  */
-async function stopDaemon(pid: number, reaped: boolean, plan: Plan): Promise<void> {
+async function stopDaemon(pid: number, reaped: boolean, plan: Plan, socketFiles: SocketFile[]): Promise<void> {
   if (!reaped) {
     // Its process group: the session the middle process created, so children die too. As
     // its subreaper we have not reaped it, so the pid cannot have been reused.
@@ -487,15 +617,7 @@ async function stopDaemon(pid: number, reaped: boolean, plan: Plan): Promise<voi
     if (!again.acquired) return; // a new instance started meanwhile: its files, not ours
     lock = again.pidFile;
   }
-  for (const spec of plan.listen) {
-    if (spec.kind === 'unix' && !spec.path.startsWith('@')) {
-      try {
-        if (lstatSync(spec.path).isSocket()) unlinkSync(spec.path);
-      } catch {
-        // gone
-      }
-    }
-  }
+  removeSocketFiles(socketFiles);
   lock?.remove();
 }
 
@@ -505,7 +627,8 @@ function logTail(plan: Plan, sizes: Map<string, number>, lines = 10): string {
   try {
     // Only what this start appended (at most the last 64 KiB of it).
     const start = sizes.get(path) ?? 0;
-    const fd = openSync(path, 'r');
+    // The daemon (maybe dropped) could have replaced the file by now: no link, no FIFO.
+    const { fd } = openSafeFile(path, fsConstants.O_RDONLY);
     let text: string;
     try {
       const end = fstatSync(fd).size;
@@ -540,18 +663,16 @@ function becomeDaemon(plan: Plan, markerText: string): Daemon {
   }
   const pidFile = marker.lock !== null && plan.pidFile !== undefined ? PidFile.adopt(plan.pidFile, marker.lock) : null;
   let readyFd: number | null = marker.ready;
-  // If the launcher was killed outright, nobody will stop a daemon that never gets ready.
-  const deadline = setTimeout(() => {
-    say(2, `${plan.name}: not ready within ${plan.readyTimeout} ms (readyTimeout); exiting\n`);
-    process.exit(1);
-  }, plan.readyTimeout + 1000);
-  deadline.unref();
-  const report = (msg: object) => {
-    if (readyFd === null) return;
+  // No timer of our own: the launcher stops a daemon that is not ready within readyTimeout.
+  // If the launcher itself is gone (SIGKILL), nobody is waiting, and a daemon that becomes
+  // ready later runs on, as it would have had the launcher lived.
+  const report = (msg: object): boolean => {
+    if (readyFd === null) return false;
     try {
       writeSync(readyFd, `${JSON.stringify(msg)}\n`);
+      return true;
     } catch {
-      // the launcher is gone
+      return false; // EPIPE: the launcher is gone
     }
   };
   const fail = (err: unknown): never => {
@@ -565,19 +686,22 @@ function becomeDaemon(plan: Plan, markerText: string): Daemon {
         "the daemon resolved daemonize()'s options differently from its launcher; options must not depend on the pid, the time, randomness or the marker",
       );
     }
-    prepareProcess(plan, pidFile);
+    // Node raises the soft nofile limit to the hard one at start-up (src/node.cc,
+    // PlatformInit); the launcher set the one asked for in the child, so set it again.
+    const nofile = plan.rlimits.find(([name]) => name === 'nofile');
+    if (nofile !== undefined) setrlimit('nofile', nofile[1]);
+    enterRootAndDrop(plan);
   } catch (err) {
     return fail(err);
   }
-  startLifecycle(plan, pidFile);
+  startLifecycle(plan, pidFile, marker.socketFiles);
   return {
     pid: process.pid,
     listeners: marker.listeners,
     foreground: false,
     ready() {
       if (readyFd === null) return;
-      clearTimeout(deadline);
-      report({ ready: process.pid });
+      if (!report({ ready: process.pid })) logEvent('launcher gone before ready; running anyway');
       closeSync(readyFd);
       readyFd = null;
       becameReady();
@@ -591,8 +715,10 @@ function runInForeground(plan: Plan): Daemon {
   let listeners: Listener[];
   try {
     acquirePidFile(plan, res);
-    checkCwd(plan);
-    checkCanDrop(plan);
+    // Before the limits: an rlimits.fsize of 0 must not keep the pid from being written.
+    res.pidFile?.write(process.pid);
+    checkDirectories(plan);
+    checkCanDrop(plan, true);
     // Everything else as in a daemon: the same umask, logs and environment.
     process.umask(plan.umask);
     Object.assign(process.env, plan.env);
@@ -605,13 +731,21 @@ function runInForeground(plan: Plan): Daemon {
       say(2, `${plan.name}: warning: systemd passed ${activated.length} socket(s) (LISTEN_FDS) and listen has ${plan.listen.length}; daemon.listeners are systemd's\n`);
     }
     listeners = activated.length > 0 ? activated : bindListeners(plan, res);
-    prepareProcess(plan, res.pidFile);
+    // In this process, after everything that needs no limit: there is no fork to set them in.
+    for (const [name, limit] of plan.rlimits) {
+      try {
+        setrlimit(name, limit);
+      } catch (err) {
+        throw rlimitError(name, err, { soft: limit.soft ?? 0, hard: limit.hard ?? getrlimit(name).hard });
+      }
+    }
+    enterRootAndDrop(plan);
   } catch (err) {
     res.abandon();
     return exitWith(plan.name, err, 1);
   }
   const pidFile = res.pidFile;
-  startLifecycle(plan, pidFile);
+  startLifecycle(plan, pidFile, res.socketFiles);
   let isReady = false;
   return {
     pid: process.pid,
@@ -630,36 +764,21 @@ function runInForeground(plan: Plan): Daemon {
   };
 }
 
-/** Steps 9 to 12 of the start order, in this process. */
-function prepareProcess(plan: Plan, pidFile: PidFile | null): void {
-  // Again in the daemon, though inherited from the launcher: Node raises the soft nofile
-  // limit to the hard one at startup.
-  applyRlimits(plan);
-  // By descriptor, never by path: the path may have been swapped for a symlink since the
-  // launcher opened it (O_NOFOLLOW), and chown(2) would follow it as root.
-  const creds = plan.credentials;
-  if (creds !== undefined) {
-    if (plan.stdoutPath !== undefined) fchownSync(1, creds.uid, creds.gid);
-    if (plan.stderrPath !== undefined) fchownSync(2, creds.uid, creds.gid);
-  }
-  if (pidFile !== null && plan.pidFileOwner !== undefined) {
-    fchownSync(pidFile.fd, plan.pidFileOwner.uid, plan.pidFileOwner.gid);
-  }
-  pidFile?.write(process.pid);
+/** What still needs root in this process: chroot, then the working directory, then the drop. */
+function enterRootAndDrop(plan: Plan): void {
   if (plan.chroot !== undefined) {
     try {
       chrootTo(plan.chroot);
     } catch (err) {
       throw new StartError(`cannot chroot (chroot): ${describeError(err)}`);
     }
-    // The same PID file, seen from inside the new root (options checked it is inside).
-    pidFile?.relocate(pidFile.path.slice(plan.chroot.length) || '/');
   }
   try {
     process.chdir(plan.cwd);
   } catch (err) {
     throw new StartError(`cannot enter cwd (cwd): ${describeError(err)}`);
   }
+  const creds = plan.credentials;
   if (creds !== undefined && alreadyIs(creds)) {
     // Started as that user already (systemd's User=): nothing to drop, and as a non-root
     // process setgroups(2) would fail with EPERM.
@@ -688,17 +807,19 @@ function alreadyIs(creds: Credentials): boolean {
 /**
  * From here on the process is the service: lifecycle events are logged, SIGTERM/SIGINT run
  * the shutdown hooks, SIGHUP the reload hooks, SIGUSR2 reopens the logs, and the PID file is
- * released last on the way out.
+ * released last on the way out, after the socket files this start bound are removed.
  */
-function startLifecycle(plan: Plan, pidFile: PidFile | null): void {
+function startLifecycle(plan: Plan, pidFile: PidFile | null, socketFiles: SocketFile[]): void {
   setEventLogName(plan.name);
   configureShutdown({ timeout: Math.ceil(plan.shutdownTimeout), errorExitCode: plan.errorExitCode });
   setLogFiles(plan.stdoutPath, plan.stderrPath, plan.chroot);
-  if (pidFile !== null) {
-    atFinalExit(() => pidFile.remove());
-    // Also when the program calls process.exit() itself.
-    process.on('exit', () => pidFile.remove());
-  }
+  const cleanUp = () => {
+    removeSocketFiles(socketFiles.splice(0), plan.chroot);
+    pidFile?.remove();
+  };
+  atFinalExit(cleanUp);
+  // Also when the program calls process.exit() itself.
+  process.on('exit', cleanUp);
   handleShutdownSignals();
   handleReloadSignal();
   handleLogReopenSignal();
@@ -711,4 +832,3 @@ function becameReady(): void {
   startWatchdog();
   handleFatalErrors();
 }
-

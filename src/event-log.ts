@@ -22,11 +22,17 @@ function currentName(): string {
   return state.name;
 }
 
-/** Writes one event line to stderr. Never throws: a closed stderr must not stop a shutdown. */
+/**
+ * Writes one event to stderr. Never throws: a closed stderr must not stop a shutdown. An
+ * event of several lines (a stack) keeps the prefix on every line, so each line of the log
+ * still reads `time name[pid]: text` and none can pass for an event of its own making.
+ */
 export function logEvent(text: string): void {
-  const line = `${new Date().toISOString()} ${currentName()}[${process.pid}]: ${text}\n`;
+  const prefix = `${new Date().toISOString()} ${currentName()}[${process.pid}]: `;
+  const lines = text.replace(/\r\n?/g, '\n').split('\n');
+  const body = lines.map((l, i) => `${prefix}${i === 0 ? '' : '  '}${l}\n`).join('');
   try {
-    writeSync(2, line);
+    writeSync(2, body);
   } catch {
     // stderr closed or full (EAGAIN on a non-blocking pipe): the event is dropped, not fatal
   }

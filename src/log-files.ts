@@ -3,9 +3,10 @@
 // writes to stdout and stderr (console.log, process.stdout, children started afterwards)
 // follows at once. Each write(2) lands whole in either the old file or the new one: no line
 // is lost or written twice.
-import { closeSync, fchmodSync, fchownSync, fstatSync, openSync, unlinkSync, constants as fsConstants } from 'node:fs';
+import { closeSync, fchmodSync, fchownSync, fstatSync, unlinkSync, constants as fsConstants } from 'node:fs';
 import { errorText, logEvent } from './event-log';
 import { type LogTarget, processState } from './process-state';
+import { openSafeFile, UnsafeFileError } from './safe-open';
 import { dup2 } from './session';
 
 // Shared with another copy of the library in this process (see process-state.ts).
@@ -35,38 +36,36 @@ function openAgain(target: LogTarget): number {
     err.code = 'ENOENT';
     throw err;
   }
-  // O_NONBLOCK: opening a FIFO for writing would otherwise block the event loop until a reader
-  // came; on a regular file it changes nothing (and anything else is refused below).
-  const flags = fsConstants.O_WRONLY | fsConstants.O_APPEND | fsConstants.O_NOFOLLOW | fsConstants.O_NONBLOCK;
-  let fd: number;
-  let created = true;
+  const path = target.path;
+  // The same rules as at start (safe-open.ts): no link, no FIFO (O_NONBLOCK: opening one
+  // would otherwise block the event loop until a reader came), a regular file with one link
+  // or a character device. A file logrotate's `create` already made is used as it is.
+  let file;
   try {
-    fd = openSync(target.path, flags | fsConstants.O_CREAT | fsConstants.O_EXCL, 0o600);
+    file = openSafeFile(path, fsConstants.O_WRONLY | fsConstants.O_APPEND, { exclusive: true, mode: 0o600, devices: true });
   } catch (err) {
-    // Already there (logrotate's `create` made it, with the owner and mode it was told): use it.
-    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-    fd = openSync(target.path, flags);
-    created = false;
-  }
-  try {
-    if (!fstatSync(fd).isFile()) {
-      const err = new Error(`cannot reopen '${target.path}': not a regular file`) as NodeJS.ErrnoException;
-      err.code = 'ERR_NOT_REGULAR_FILE';
-      throw err;
+    if (err instanceof UnsafeFileError) {
+      const e = new Error(`cannot reopen '${path}': it is ${err.found}`) as NodeJS.ErrnoException;
+      e.code = err.code;
+      throw e;
     }
+    throw err;
+  }
+  const { fd, created } = file;
+  try {
     // Created here: the owner and mode of the file it replaces, whatever our umask, as
     // logrotate's `create` would do.
     if (created) {
       const old = fstatSync(target.fds[0]);
       fchmodSync(fd, old.mode & 0o7777);
       const now = fstatSync(fd);
-      if (now.uid !== old.uid || now.gid !== old.gid) {
+      if (old.isFile() && (now.uid !== old.uid || now.gid !== old.gid)) {
         try {
           fchownSync(fd, old.uid, old.gid);
         } catch (err) {
           // Not root (or an unmapped id): the file stays ours, which is who writes to it.
           // Better a log with another owner than a log that stops rotating.
-          logEvent(`log reopen: cannot give '${target.path}' to uid ${old.uid} gid ${old.gid} (${errorText(err).split('\n')[0]}); it stays owned by uid ${now.uid}`);
+          logEvent(`log reopen: cannot give '${path}' to uid ${old.uid} gid ${old.gid} (${errorText(err).split('\n')[0]}); it stays owned by uid ${now.uid}`);
         }
       }
     }
@@ -75,7 +74,7 @@ function openAgain(target: LogTarget): number {
     closeSync(fd);
     if (created) {
       try {
-        unlinkSync(target.path);
+        unlinkSync(path);
       } catch {
         // gone already: the original error is the one to report
       }
@@ -112,7 +111,7 @@ export function handleLogReopenSignal(): void {
       const paths = reopenLogs();
       logEvent(paths.length > 0 ? `reopened ${paths.join(' and ')}` : 'SIGUSR2: no log files to reopen');
     } catch (err) {
-      logEvent(`cannot reopen logs: ${errorText(err)}; still writing to the previous files`);
+      logEvent(`cannot reopen logs, still writing to the previous files: ${errorText(err)}`);
     }
   });
 }

@@ -1,15 +1,9 @@
 // The PID file as a lock (DESIGN.md, fact 3): whoever holds flock(LOCK_EX) on it is the
 // running instance; the number inside is only for people and scripts. Never judged by
 // kill(pid, 0), never removed by anyone who does not hold the lock.
-import { closeSync, fstatSync, fsyncSync, ftruncateSync, readFileSync, statSync, unlinkSync, writeSync } from 'node:fs';
+import { closeSync, fstatSync, fsyncSync, ftruncateSync, openSync, readSync, statSync, unlinkSync, writeSync, constants as fsConstants } from 'node:fs';
 import { openLockFile, tryLock } from './flock';
-
-export class NotRegularFileError extends Error {
-  readonly code = 'ERR_NOT_REGULAR_FILE';
-  constructor(readonly path: string) {
-    super(`'${path}' is not a regular file`);
-  }
-}
+import { describeFile, isSafeFile, UnsafeFileError } from './safe-open';
 
 export type PidFileAcquire =
   | { acquired: true; pidFile: PidFile; stalePid: number | null }
@@ -32,16 +26,20 @@ export class PidFile {
   /**
    * Opens (creating, mode 0644) and locks `path` without waiting. A file that exists but is
    * not locked is stale: the previous holder died; its pid is reported and the file reused.
+   * Anything but a regular file with one link is refused (UnsafeFileError) before it is
+   * locked, truncated or written: a hard link planted there would make us write to (and
+   * chown) the file it links to.
    */
   static acquire(path: string): PidFileAcquire {
     for (;;) {
       const fd = openLockFile(path, { create: true, mode: 0o644 });
       try {
         const st = fstatSync(fd);
-        if (!st.isFile()) throw new NotRegularFileError(path);
+        if (!isSafeFile(st)) throw new UnsafeFileError(path, describeFile(st));
         if (!tryLock(fd)) {
+          const pid = pidIn(readAll(fd));
           closeSync(fd);
-          return { acquired: false, pid: PidFile.read(path) };
+          return { acquired: false, pid };
         }
         // The holder we raced with may have unlinked the file after we opened it: then our
         // lock is on a dead inode and another launcher may lock a new file at `path`.
@@ -56,7 +54,7 @@ export class PidFile {
           continue;
         }
         // We hold the lock, so nobody is writing: any number in it is the dead holder's.
-        const text = st.size > 0 ? readFileSync(path, 'utf8').trim() : '';
+        const text = st.size > 0 ? readAll(fd).trim() : '';
         const stalePid = /^\d+$/.test(text) ? Number(text) : null;
         // Emptied at once: a concurrent launcher that loses the race must not read the dead
         // pid and report it as running; it waits for ours instead.
@@ -78,14 +76,23 @@ export class PidFile {
     return new PidFile(path, fd);
   }
 
-  /** The pid written in `path`, or null when it is missing, empty, partly written or not a number. */
+  /**
+   * The pid written in `path`, or null when it is missing, empty, partly written, not a
+   * number, or not a regular file with one link (never followed, never waited on).
+   */
   static read(path: string): number | null {
+    let fd: number;
     try {
-      // Only a complete line counts: "12" may be the start of "1234\n" being written.
-      const text = readFileSync(path, 'utf8');
-      return /^\d+\n$/.test(text) ? Number(text) : null;
+      fd = openSync(path, fsConstants.O_RDONLY | fsConstants.O_NOFOLLOW | fsConstants.O_NONBLOCK);
     } catch {
       return null;
+    }
+    try {
+      return isSafeFile(fstatSync(fd)) ? pidIn(readAll(fd)) : null;
+    } catch {
+      return null;
+    } finally {
+      closeSync(fd);
     }
   }
 
@@ -155,4 +162,16 @@ export async function waitForRelease(path: string, timeoutMs: number): Promise<b
     if (Date.now() > deadline) return false;
     await new Promise((r) => setTimeout(r, 10));
   }
+}
+
+// Only a complete line counts: "12" may be the start of "1234\n" being written.
+function pidIn(text: string): number | null {
+  return /^\d+\n$/.test(text) ? Number(text) : null;
+}
+
+/** The first 64 bytes from offset 0: a PID file holds one short line. */
+function readAll(fd: number): string {
+  const buf = Buffer.alloc(64);
+  const n = readSync(fd, buf, 0, buf.length, 0);
+  return buf.toString('utf8', 0, n);
 }

@@ -1,7 +1,9 @@
 // Dropping root for good: supplementary groups, then gid, then uid (after setresuid the
-// others can no longer be changed), then proof that it cannot be undone. The libc wrappers
-// apply each change to every thread of the process, Node's own included.
-import { writeSync } from 'node:fs';
+// others can no longer be changed), then proof that it cannot be undone, for every thread of
+// the process. The libc wrappers apply each change to every thread libc knows (nptl(7),
+// "setxid"); threads it does not know, such as io_uring's kernel workers, keep the
+// credentials they were created with, which is why both are checked.
+import { readdirSync, readFileSync, readlinkSync, writeSync } from 'node:fs';
 import { native } from './binding';
 import { callNative, invalidType } from './errors';
 import { validateBoolean, validateId, validateObject } from './validate';
@@ -19,6 +21,7 @@ export interface ProcessIdentity {
   /** Real, effective, saved. */
   uid: [number, number, number];
   gid: [number, number, number];
+  /** getgroups(2): the supplementary groups only (process.getgroups() adds the egid). */
   groups: number[];
 }
 
@@ -26,19 +29,49 @@ export class PrivilegeDropError extends Error {
   readonly code = 'ERR_PRIVILEGE_DROP_UNVERIFIED';
 }
 
+/** The drop was refused before anything changed (Node's own code for setuid() there). */
+export class PrivilegeDropRefusedError extends Error {
+  readonly code = 'ERR_INVALID_STATE';
+}
+
 export function processIdentity(): ProcessIdentity {
   return {
     uid: callNative(() => native.getresuid()),
     gid: callNative(() => native.getresgid()),
-    groups: process.getgroups!(),
+    groups: callNative(() => native.getgroups()),
   };
 }
 
 /**
+ * Why this process may hold io_uring instances, or null. A ring keeps the credentials it was
+ * created with, so file operations submitted through it after a drop still run as root
+ * (CVE-2024-22017). libuv sets up its rings when an event loop starts, if UV_USE_IO_URING
+ * enables them (atoi() != 0); Node's process.setuid() refuses in that case, and so do we,
+ * also when a ring is open for any other reason.
+ */
+export function ioUringInUse(env: NodeJS.ProcessEnv = process.env): string | null {
+  if (process.platform !== 'linux') return null;
+  for (const fd of readdirSync('/proc/self/fd')) {
+    let target: string;
+    try {
+      target = readlinkSync(`/proc/self/fd/${fd}`);
+    } catch {
+      continue; // closed meanwhile (readdir's own descriptor, for one)
+    }
+    if (target === 'anon_inode:[io_uring]') return `an io_uring instance is open (fd ${fd})`;
+  }
+  const setting = env.UV_USE_IO_URING;
+  if (setting !== undefined && (parseInt(setting, 10) || 0) !== 0) return `UV_USE_IO_URING=${setting} enables io_uring in libuv`;
+  return null;
+}
+
+/**
  * Becomes (uid, gid, groups) irrevocably, then verifies: real, effective and saved ids all
- * match, the group list is exactly the one asked for, and setuid(0) and seteuid(0) fail.
- * Throws a SystemError naming the call that failed, or PrivilegeDropError when the ids are
- * not what was asked for. If root could be regained, the process is killed (SIGKILL) at once.
+ * match, the group list is exactly the one asked for, for every thread of the process, and
+ * setuid(0) and seteuid(0) fail. Refuses (PrivilegeDropRefusedError, ERR_INVALID_STATE)
+ * before changing anything when io_uring may be in use. Throws a SystemError naming the call
+ * that failed, or PrivilegeDropError when the ids are not what was asked for. If root could
+ * be regained, or a thread kept uid 0, the process is killed (SIGKILL) at once.
  */
 export function dropPrivileges(options: DropPrivilegesOptions): void {
   validateObject(options, 'options');
@@ -49,6 +82,15 @@ export function dropPrivileges(options: DropPrivilegesOptions): void {
   const noNewPrivileges =
     options.noNewPrivileges === undefined ? false : validateBoolean(options.noNewPrivileges, 'options.noNewPrivileges');
 
+  const before = processIdentity();
+  const changes = before.uid.some((id) => id !== uid) || before.gid.some((id) => id !== gid);
+  const uring = changes ? ioUringInUse() : null;
+  if (uring !== null) {
+    throw new PrivilegeDropRefusedError(
+      `dropPrivileges() disabled: ${uring}, and rings set up before the drop keep root's credentials after it (CVE-2024-22017); start the process without UV_USE_IO_URING`,
+    );
+  }
+
   // Never keep the caller's (root's) supplementary groups: python-daemon and pm2 do.
   callNative(() => native.setgroups(groups));
   callNative(() => native.setresgid(gid, gid, gid));
@@ -58,16 +100,33 @@ export function dropPrivileges(options: DropPrivilegesOptions): void {
   verify(uid, gid, groups);
 }
 
+const sortedSet = (ids: number[]) => [...new Set(ids)].sort((a, b) => a - b);
+
 function verify(uid: number, gid: number, groups: number[]): void {
   const now = processIdentity();
   const fail = (what: string): never => {
     throw new PrivilegeDropError(`privilege drop to uid ${uid} gid ${gid} not verified: ${what}`);
   };
+  // Fail closed: no handler, hook or caller's catch may run as root believing the drop
+  // happened.
+  const kill = (what: string): never => {
+    writeSync(2, `daemonkit: privilege drop to uid ${uid} not verified: ${what}; killing the process\n`);
+    process.kill(process.pid, 'SIGKILL');
+    throw new PrivilegeDropError(what); // not reached
+  };
   if (now.uid.some((id) => id !== uid)) fail(`uids are ${now.uid.join('/')} (real/effective/saved)`);
   if (now.gid.some((id) => id !== gid)) fail(`gids are ${now.gid.join('/')} (real/effective/saved)`);
-  const want = [...new Set(groups)].sort((a, b) => a - b);
-  const have = [...new Set(now.groups)].sort((a, b) => a - b);
-  if (want.join() !== have.join()) fail(`supplementary groups are [${have}], expected [${want}]`);
+  const want = sortedSet(groups).join();
+  const have = sortedSet(now.groups);
+  if (want !== have.join()) fail(`supplementary groups are [${have}], expected [${want}]`);
+  for (const thread of threadIdentities()) {
+    const { tid, name, uids, gids, groups: tgroups } = thread;
+    const who = `thread ${tid} (${name})`;
+    if (uid !== 0 && uids.includes(0)) kill(`${who} still has uid 0 (uids ${uids.join('/')}, real/effective/saved/fs)`);
+    if (uids.some((id) => id !== uid)) fail(`${who} has uids ${uids.join('/')} (real/effective/saved/fs)`);
+    if (gids.some((id) => id !== gid)) fail(`${who} has gids ${gids.join('/')} (real/effective/saved/fs)`);
+    if (sortedSet(tgroups).join() !== want) fail(`${who} has supplementary groups [${sortedSet(tgroups)}], expected [${want}]`);
+  }
   if (uid === 0) return; // nothing was dropped, so nothing can be regained
   for (const [name, call] of [
     ['setuid', () => native.setuid(0)],
@@ -79,11 +138,37 @@ function verify(uid: number, gid: number, groups: number[]): void {
     } catch {
       regained = false;
     }
-    if (regained) {
-      // We are root again: fail closed. No handler, hook or caller's catch may run as root
-      // believing the drop happened.
-      writeSync(2, `daemonkit: privilege drop to uid ${uid} not verified: ${name}(0) succeeded; killing the process\n`);
-      process.kill(process.pid, 'SIGKILL');
-    }
+    if (regained) kill(`${name}(0) succeeded`);
   }
+}
+
+interface ThreadIdentity {
+  tid: number;
+  name: string;
+  /** Real, effective, saved, filesystem. */
+  uids: number[];
+  gids: number[];
+  groups: number[];
+}
+
+/** Each thread's credentials from /proc/self/task/TID/status (Linux; [] elsewhere). */
+function threadIdentities(): ThreadIdentity[] {
+  if (process.platform !== 'linux') return [];
+  const out: ThreadIdentity[] = [];
+  for (const tid of readdirSync('/proc/self/task')) {
+    let text: string;
+    try {
+      text = readFileSync(`/proc/self/task/${tid}/status`, 'utf8');
+    } catch {
+      continue; // the thread ended meanwhile
+    }
+    const fields = new Map<string, string>();
+    for (const line of text.split('\n')) {
+      const colon = line.indexOf(':');
+      if (colon > 0) fields.set(line.slice(0, colon), line.slice(colon + 1).trim());
+    }
+    const numbers = (key: string) => (fields.get(key) ?? '').split(/\s+/).filter(Boolean).map(Number);
+    out.push({ tid: Number(tid), name: fields.get('Name') ?? '?', uids: numbers('Uid'), gids: numbers('Gid'), groups: numbers('Groups') });
+  }
+  return out;
 }

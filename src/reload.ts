@@ -71,7 +71,7 @@ async function runReload(): Promise<boolean> {
       await hook.fn();
       logEvent(`reload hook '${hook.name}' done in ${Math.round(monotonicMs() - t0)} ms`);
     } catch (err) {
-      logEvent(`reload hook '${hook.name}' failed: ${errorText(err)}; still running with the previous state`);
+      logEvent(`reload hook '${hook.name}' failed, still running with the previous state: ${errorText(err)}`);
       const first = err instanceof Error ? err.message.split('\n')[0] : String(err);
       if (!isStopping()) tellSystemd({ READY: '1', STATUS: `reload failed: ${first}` });
       return false;

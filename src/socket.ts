@@ -1,7 +1,7 @@
 // Listening sockets created as bare descriptors, so they can be bound as root and used after
 // a privilege drop, handed to another process (fds 3..), or given to
 // net.Server#listen({ fd }).
-import { chmodSync, closeSync } from 'node:fs';
+import { lstatSync } from 'node:fs';
 import { SocketAddress } from 'node:net';
 import { native } from './binding';
 import { callNative, invalidType, invalidValue, SystemError } from './errors';
@@ -20,7 +20,7 @@ export interface TcpListenOptions {
 export interface UnixListenOptions {
   /** Socket path, or '@name' for a Linux abstract socket. */
   path: string;
-  /** chmod the socket file after bind (a path only). */
+  /** Mode of the socket file, set between bind and listen (a path only). */
   mode?: number;
   backlog?: number;
 }
@@ -100,16 +100,34 @@ export function listenUnix(options: UnixListenOptions): UnixListener {
   if (abstract && !native.hasAbstractSockets) {
     throw invalidValue('options.path', path, `names an abstract socket, which ${process.platform} does not have`);
   }
-  const fd = callNative(() => native.listenUnix(abstract ? path.slice(1) : path, abstract, backlog), { path });
-  if (mode !== undefined) {
-    try {
-      chmodSync(path, mode);
-    } catch (err) {
-      closeSync(fd);
-      throw err;
-    }
-  }
+  const fd = callNative(() => native.listenUnix(abstract ? path.slice(1) : path, abstract, backlog, mode ?? -1), { path });
   return { fd, path };
+}
+
+/**
+ * Internal: what is at a Unix socket path. 'free': nothing. 'stale': a socket file nobody
+ * listens on (connect(2) is refused), left by a process that died. 'live': a process accepts
+ * or queues connections there. 'other': not a socket. Only 'stale' may be removed: a socket
+ * that answers, or that cannot be proven dead, belongs to someone else.
+ */
+export function unixSocketState(path: string): 'free' | 'stale' | 'live' | 'other' {
+  let st;
+  try {
+    st = lstatSync(path);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return 'free';
+    throw err;
+  }
+  if (!st.isSocket()) return 'other';
+  try {
+    callNative(() => native.connectUnix(path, false), { path });
+    return 'live';
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ECONNREFUSED') return 'stale';
+    if (code === 'ENOENT') return 'free';
+    return 'live';
+  }
 }
 
 /** The local address of a socket descriptor. */

@@ -8,12 +8,14 @@ import { errorText, logEvent } from './event-log';
 import { validateObject, validateString } from './validate';
 
 /**
- * systemd started this process: as a service (INVOCATION_ID), with a notify socket, or with
- * activated sockets for this very pid (LISTEN_PID; a stale one inherited from elsewhere does
- * not count, as sd_listen_fds(3) says).
+ * A service manager started this process itself: it gave a notify socket, or activated
+ * sockets for this very pid (LISTEN_PID; a stale one inherited from elsewhere does not count,
+ * as sd_listen_fds(3) says), or it is a unit's main process (INVOCATION_ID, with systemd, PID
+ * 1, as the parent). INVOCATION_ID alone is inherited by every descendant of a unit (a CI
+ * runner's jobs, a shell in a service): those are not the service.
  */
 export function underSystemd(env: NodeJS.ProcessEnv = process.env): boolean {
-  return Boolean(env.NOTIFY_SOCKET || env.INVOCATION_ID || (env.LISTEN_PID && Number(env.LISTEN_PID) === process.pid));
+  return Boolean(env.NOTIFY_SOCKET || (env.INVOCATION_ID && process.ppid === 1) || (env.LISTEN_PID && Number(env.LISTEN_PID) === process.pid));
 }
 
 export interface ActivatedSocket {

@@ -188,7 +188,7 @@ describe('one instance', () => {
       await pc.exitOf(previous);
       const r = await launch({ name: 'stale', pidFile });
       expect(r.code).toBe(0);
-      expect(r.stderr).toBe(`stale: replacing stale PID file '${pidFile}' (pid ${previous} is not running: the file was not locked)\n`);
+      expect(r.stderr).toBe(`stale: replacing stale PID file '${pidFile}': it was not locked (it held pid ${previous})\n`);
       pc.track(r.pid!);
       expect(readFileSync(pidFile, 'utf8')).toBe(`${r.pid}\n`);
       previous = r.pid!;
@@ -231,26 +231,36 @@ describe('without forking', () => {
     expect(readFileSync(`/proc/${child.pid}/cmdline`, 'utf8')).toContain('daemon.mjs');
   });
 
-  it('under systemd without a notify socket (INVOCATION_ID only): does not fork, says started', async () => {
+  it('INVOCATION_ID inherited from a unit (the parent is not PID 1): forks like anywhere else', async () => {
+    // A CI runner's job, or a shell inside a service, inherits the unit's INVOCATION_ID: it is
+    // not the service, and staying in the foreground would never return.
     const pidFile = fresh('inv.pid');
-    const child = pc.start(process.execPath, [fixture('daemon.mjs'), JSON.stringify({ name: 'svc', pidFile })], {
+    const r = await started({ name: 'svc', pidFile }, 'serve', { env: { ...process.env, INVOCATION_ID: '0123456789abcdef0123456789abcdef' } });
+    expect(r.stdout).toBe(`svc started (pid ${r.pid})\n`);
+    expect(procStat(r.pid!).session).not.toBe(getsid());
+    expect(readFileSync(pidFile, 'utf8')).toBe(`${r.pid}\n`);
+  });
+
+  rootIt('a unit\'s main process (INVOCATION_ID, parent PID 1): does not fork, says started', async () => {
+    // A new PID namespace makes sh its PID 1, as systemd is for a unit's main process.
+    const pidFile = fresh('inv1.pid');
+    const child = pc.start('unshare', ['--pid', '--fork', '--', 'sh', '-c', `"$0" "$@"; echo "exit $?"`, process.execPath, fixture('daemon.mjs'), JSON.stringify({ name: 'svc', pidFile })], {
       env: { ...process.env, INVOCATION_ID: '0123456789abcdef0123456789abcdef' },
     });
     let out = '';
     child.stdout!.on('data', (d) => (out += d));
     await waitFor('started', () => out.includes('started'));
-    expect(out).toBe(`svc started (pid ${child.pid})\n`);
-    expect(readFileSync(pidFile, 'utf8')).toBe(`${child.pid}\n`);
-    expect(procStat(child.pid!).ppid).toBe(process.pid);
+    // The pid as the namespace sees it: node is sh's first child, pid 2, and still running.
+    expect(out).toBe('svc started (pid 2)\n');
+    expect(readFileSync(pidFile, 'utf8')).toBe('2\n');
+    expect(locked(pidFile)).toBe(true);
   });
 
   rootIt('started as the user already (systemd User=): user names it, nothing to drop, it serves', async () => {
     const pidFile = fresh('as-user.pid');
     chmodSync(tmp(), 0o1777); // like /run/myapp owned by the service: nobody may write here
     const child = pc.start('setpriv', ['--reuid=65534', '--regid=65534', '--init-groups', '--',
-      process.execPath, fixtureAsNobody('daemon.mjs'), JSON.stringify({ name: 'asuser', pidFile, user: 'nobody', noNewPrivileges: true })], {
-      env: { ...process.env, INVOCATION_ID: '0123456789abcdef0123456789abcdef' },
-    });
+      process.execPath, fixtureAsNobody('daemon.mjs'), JSON.stringify({ name: 'asuser', pidFile, user: 'nobody', noNewPrivileges: true, foreground: true })]);
     let out = '';
     child.stdout!.on('data', (d) => (out += d));
     await waitFor('started', () => out.includes('started'));
