@@ -2,11 +2,12 @@
 // code, and nothing left behind (no process, no PID file, no socket file), with an already
 // running daemon untouched.
 import { execFileSync, spawnSync } from 'node:child_process';
-import { chmodSync, closeSync, existsSync, mkdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, closeSync, existsSync, linkSync, mkdirSync, openSync, readFileSync, readlinkSync, readSync, renameSync, statSync, symlinkSync, writeFileSync, constants as fsConstants } from 'node:fs';
+import { connect } from 'node:net';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { listenTcp } from '../src/index';
-import { fixture, fixtureAsNobody, isRoot, ourChildren, useProcessControl, useTmpDir, waitFor } from './helpers';
+import { fixture, fixtureAsNobody, isAlive, isRoot, ourChildren, rootIt, useProcessControl, useTmpDir, waitFor } from './helpers';
 import { launch, nothingLeft } from './launch';
 
 const pc = useProcessControl();
@@ -244,5 +245,269 @@ describe('already running: exit 3, the running daemon untouched', () => {
     const after = statSync(pidFile);
     expect([after.ino, after.mtimeMs, readFileSync(pidFile, 'utf8')]).toEqual([before.ino, before.mtimeMs, `${pid}\n`]);
     expect(ourChildren()).toEqual([pid]);
+  });
+});
+
+describe('files at the PID and log paths that are not ours to write', () => {
+  // A file the service user must not be able to reach through daemonkit: root's, 0600.
+  function secret(): { path: string; before: string } {
+    const path = fresh('secret');
+    writeFileSync(path, 'root only\n', { mode: 0o600 });
+    const st = statSync(path);
+    return { path, before: `${st.uid}:${st.gid}:${(st.mode & 0o7777).toString(8)}:root only\n` };
+  }
+  const now = (path: string) => {
+    const st = statSync(path);
+    return `${st.uid}:${st.gid}:${(st.mode & 0o7777).toString(8)}:${readFileSync(path, 'utf8')}`;
+  };
+
+  it('a hard link at the PID file path is refused: the linked file is not truncated, written or chowned', async () => {
+    const target = secret();
+    const pidFile = fresh('linked.pid');
+    linkSync(target.path, pidFile);
+    const r = await launch({ name: 'app', pidFile, ...(isRoot ? { user: 'nobody', pidFileOwner: 'nobody' } : {}) });
+    expect([r.code, r.stderr]).toEqual([
+      1,
+      `app: PID file '${pidFile}' is a regular file with 2 links (pidFile): hard links are never written through; remove the other links or choose another path\n`,
+    ]);
+    expect(now(target.path)).toBe(target.before);
+    expect(ourChildren()).toEqual([]);
+  });
+
+  it('a hard link at the log file path is refused: the linked file gets no line and keeps its owner', async () => {
+    const target = secret();
+    const logFile = fresh('linked.log');
+    linkSync(target.path, logFile);
+    const pidFile = fresh('log-linked.pid');
+    const r = await launch({ name: 'app', pidFile, logFile, ...(isRoot ? { user: 'nobody' } : {}) });
+    expect([r.code, r.stderr]).toEqual([
+      1,
+      `app: log file '${logFile}' is a regular file with 2 links (logFile); hard links are never written through; remove the other links or choose another path\n`,
+    ]);
+    expect(now(target.path)).toBe(target.before);
+    expect(nothingLeft(pidFile)).toEqual({ children: [], pidFile: false });
+  });
+
+  it('a hard link at the stderr path is refused naming stderr', async () => {
+    const target = secret();
+    const stderr = fresh('linked.err');
+    linkSync(target.path, stderr);
+    const r = await launch({ name: 'app', stdout: fresh('out.log'), stderr });
+    expect([r.code, r.stderr.split('\n')[0]]).toEqual([1, `app: log file '${stderr}' is a regular file with 2 links (stderr); hard links are never written through; remove the other links or choose another path`]);
+    expect(now(target.path)).toBe(target.before);
+  });
+
+  it('a FIFO at the log path without a reader: refused at once, nothing left', async () => {
+    const logFile = fresh('fifo.log');
+    execFileSync('mkfifo', [logFile]);
+    const pidFile = fresh('fifo-log.pid');
+    await fails({ pidFile, logFile }, 1, `log file '${logFile}' is a FIFO, a socket or a device with nothing behind it (logFile); give a regular file or a character device such as /dev/null`);
+  });
+
+  it('a FIFO at the log path with a reader: refused at once as a FIFO, the reader gets nothing', async () => {
+    const logFile = fresh('fifo-read.log');
+    execFileSync('mkfifo', [logFile]);
+    const reader = openSync(logFile, fsConstants.O_RDONLY | fsConstants.O_NONBLOCK);
+    try {
+      const pidFile = fresh('fifo-read.pid');
+      await fails({ pidFile, logFile }, 1, `log file '${logFile}' is a FIFO (logFile); give a regular file or a character device such as /dev/null`);
+      // Nothing was written, and no writer is left: end of file.
+      expect(readSync(reader, Buffer.alloc(16))).toBe(0);
+    } finally {
+      closeSync(reader);
+    }
+  });
+
+  it('a symbolic link at the log path is refused, its target untouched', async () => {
+    const target = fresh('log-target');
+    const logFile = fresh('symlinked.log');
+    symlinkSync(target, logFile);
+    await fails({ pidFile: fresh('sym-log.pid'), logFile }, 1, `log file '${logFile}' is a symbolic link (logFile); links are never followed; give the real path`);
+    expect(existsSync(target)).toBe(false);
+  });
+
+  rootIt('logFile /dev/null with user: starts, and /dev/null stays root\'s, mode 0666', async () => {
+    const before = statSync('/dev/null');
+    const r = await launch({ name: 'app', pidFile: fresh('devnull.pid'), logFile: '/dev/null', user: 'nobody', pidFileOwner: 'nobody' });
+    expect([r.code, r.stderr]).toEqual([0, '']);
+    pc.track(r.pid!);
+    expect(readlinkSync(`/proc/${r.pid}/fd/1`)).toBe('/dev/null');
+    const after = statSync('/dev/null');
+    expect([after.uid, after.gid, after.mode.toString(8)]).toEqual([before.uid, before.gid, before.mode.toString(8)]);
+    expect([after.uid, (after.mode & 0o777).toString(8)]).toEqual([0, '666']);
+  });
+});
+
+describe('Unix sockets at listen paths', () => {
+  /** A process of someone else's listening on `path` (python3, as any other service would). */
+  async function foreignServer(path: string) {
+    const server = pc.start('python3', ['-c', 'import socket,sys\ns=socket.socket(socket.AF_UNIX)\ns.bind(sys.argv[1])\ns.listen()\nprint("up",flush=True)\nwhile True:\n c,_=s.accept()\n c.sendall(b"foreign\\n")\n c.close()', path]);
+    await new Promise<void>((resolve, reject) => {
+      server.stdout!.once('data', () => resolve());
+      server.once('exit', (code) => reject(new Error(`python3 exited ${code}`)));
+    });
+    return server;
+  }
+  const ask = (path: string) =>
+    new Promise<string>((resolve, reject) => {
+      const s = connect(path);
+      let got = '';
+      s.on('data', (d) => (got += d));
+      s.on('end', () => resolve(got));
+      s.on('error', reject);
+    });
+
+  it('a socket another process listens on is never taken over: EADDRINUSE naming the path', async () => {
+    const path = fresh('foreign.sock');
+    await foreignServer(path);
+    const pidFile = fresh('foreign.pid');
+    const before = ourChildren();
+    const r = await launch({ name: 'app', pidFile, listen: [{ path }] });
+    expect([r.code, r.stdout, r.stderr]).toEqual([
+      1,
+      '',
+      `app: cannot listen on ${path} (listen[0]): EADDRINUSE: address already in use, bind '${path}'; another process is listening on this socket; stop it or choose another path\n`,
+    ]);
+    expect(nothingLeft(pidFile)).toEqual({ children: before, pidFile: false });
+    expect(await ask(path)).toBe('foreign\n');
+  });
+
+  it('a stale socket without a pidFile is named, with the fix', async () => {
+    const path = fresh('stale.sock');
+    const server = await foreignServer(path);
+    server.kill('SIGKILL');
+    await new Promise((r) => server.once('exit', r));
+    expect(statSync(path).isSocket()).toBe(true);
+    await fails({ listen: [{ path }] }, 1, `cannot listen on ${path} (listen[0]): EADDRINUSE: address already in use, bind '${path}'; a socket file nobody listens on is there (left by a process that died); remove it, or give pidFile and daemonkit replaces such files itself`);
+    expect(statSync(path).isSocket()).toBe(true);
+  });
+
+  it('a clean exit removes the socket file, so a start without pidFile works again', async () => {
+    const path = fresh('clean.sock');
+    const first = await launch({ name: 'app', listen: [{ path }] });
+    expect([first.code, first.stderr]).toEqual([0, '']);
+    pc.track(first.pid!);
+    process.kill(first.pid!, 'SIGTERM');
+    expect(await pc.exitOf(first.pid!)).toEqual({ code: 0, signal: null });
+    expect(existsSync(path)).toBe(false);
+    const second = await launch({ name: 'app', listen: [{ path }] });
+    expect([second.code, second.stderr]).toEqual([0, '']);
+    pc.track(second.pid!);
+  });
+
+  it('a socket file that a later start replaced is left alone at exit', async () => {
+    const path = fresh('replaced.sock');
+    const first = await launch({ name: 'app', listen: [{ path }] });
+    expect(first.code).toBe(0);
+    pc.track(first.pid!);
+    // Someone moves the socket away and another service binds the path meanwhile.
+    renameSync(path, `${path}.old`);
+    await foreignServer(path);
+    process.kill(first.pid!, 'SIGTERM');
+    expect(await pc.exitOf(first.pid!)).toEqual({ code: 0, signal: null });
+    expect(await ask(path)).toBe('foreign\n');
+  });
+});
+
+describe('resource limits', () => {
+  it('rlimits.as too small for Node: the launcher reports it and names the limit, nothing is left, the next start works', async () => {
+    const pidFile = fresh('as.pid');
+    // Node may die at once or hang before any JavaScript: either way the launcher ends it.
+    const r = await launch({ name: 'app', pidFile, rlimits: { as: 100 * 2 ** 20 }, readyTimeout: 5000 });
+    expect(r.code).toBe(1);
+    expect(r.stderr.split('\n')[0]).toMatch(
+      /^app: (was killed by SIG[A-Z]+|exited with code \d+|did not report ready within 5000 ms \(readyTimeout\); stopped it) (before it was ready )?\(pid \d+\); it ran with rlimits as=104857600, and a limit too low keeps Node\.js from starting$/,
+    );
+    expect(nothingLeft(pidFile)).toEqual({ children: [], pidFile: false });
+    const again = await launch({ name: 'app', pidFile });
+    expect([again.code, again.stderr]).toEqual([0, '']);
+    pc.track(again.pid!);
+  });
+
+  it('the limits are the daemon\'s, set before it runs, not the launcher\'s', async () => {
+    const pidFile = fresh('limits.pid');
+    const r = await launch({ name: 'app', pidFile, rlimits: { core: 0, nofile: { soft: 1000, hard: 2000 }, fsize: 0 } });
+    expect([r.code, r.stderr]).toEqual([0, '']);
+    pc.track(r.pid!);
+    const limits = readFileSync(`/proc/${r.pid}/limits`, 'utf8');
+    expect(limits).toMatch(/^Max core file size\s+0\s+0\s+bytes/m);
+    expect(limits).toMatch(/^Max open files\s+1000\s+2000\s+files/m);
+    expect(limits).toMatch(/^Max file size\s+0\s+0\s+bytes/m);
+    // fsize 0 does not stop the PID file: the launcher writes it, outside the limits.
+    expect(readFileSync(pidFile, 'utf8')).toBe(`${r.pid}\n`);
+  });
+
+  it('rlimits.nofile too low for Node is refused before anything starts (exit 2)', () =>
+    fails({ pidFile: fresh('nofile.pid'), rlimits: { nofile: 5 } }, 2, 'rlimits.nofile: 5 descriptors are too few for Node.js to start and serve; ask for at least 64'));
+
+  it('foreground: rlimits.fsize 0 still writes the PID file', async () => {
+    const pidFile = fresh('fg-fsize.pid');
+    const child = pc.start(process.execPath, [fixture('daemon.mjs'), JSON.stringify({ name: 'fg', pidFile, foreground: true, rlimits: { fsize: 0 } })]);
+    let out = '';
+    child.stdout!.on('data', (d) => (out += d));
+    await waitFor('started', () => out.includes('started'));
+    expect(readFileSync(pidFile, 'utf8')).toBe(`${child.pid}\n`);
+    expect(readFileSync(`/proc/${child.pid}/limits`, 'utf8')).toMatch(/^Max file size\s+0\s+0\s+bytes/m);
+  });
+});
+
+describe('messages name the input', () => {
+  it('a name with a control character is refused (exit 2) without being printed raw', async () => {
+    const r = await launch({ name: 'app\n2026-01-01T00:00:00.000Z app[1]: ready' });
+    expect([r.code, r.stderr]).toEqual([2, 'daemonize: name must not contain control characters, got "app\\n2026-01-01T00:00:00.000Z app[1]: ready"; give a plain name\n']);
+    expect(ourChildren()).toEqual([]);
+  });
+
+  it('a missing chroot is named as chroot, not cwd', async () => {
+    const jail = join(tmp(), 'no-such-jail');
+    await fails({ pidFile: join(jail, 'app.pid'), chroot: jail }, 1, /^app: (chroot '.*no-such-jail' is not an existing directory \(chroot\); create it or choose another|cannot open PID file)/);
+    await fails({ chroot: jail }, 1, `chroot '${jail}' is not an existing directory (chroot); create it or choose another`);
+  });
+
+  it('NaN and Infinity are printed as they are', async () => {
+    await fails({ readyTimeout: '=NaN' }, 2, 'readyTimeout must be a number of milliseconds from 1 to 2147483647, got NaN');
+    await fails({ shutdownTimeout: '=Infinity' }, 2, 'shutdownTimeout must be a number of milliseconds from 1 to 2147483647, got Infinity');
+    await fails({ listen: [{ port: '=-Infinity' }] }, 2, 'listen[0].port must be an integer from 0 to 65535, got -Infinity');
+  });
+
+  it('an env value with a NUL byte is an invalid option (exit 2) naming env.KEY', () =>
+    fails({ pidFile: fresh('nul.pid'), env: { GREETING: 'hi\u0000there' } }, 2, 'env.GREETING contains a NUL byte, which no environment variable can hold; remove it'));
+
+  it('readyTimeout at the largest timer value starts and keeps running', async () => {
+    const pidFile = fresh('long.pid');
+    await fails({ readyTimeout: 2 ** 31 }, 2, 'readyTimeout must be a number of milliseconds from 1 to 2147483647, got 2147483648');
+    const r = await launch({ name: 'app', pidFile, readyTimeout: 2 ** 31 - 1 });
+    expect([r.code, r.stderr]).toEqual([0, '']);
+    pc.track(r.pid!);
+    // Its own timer would have fired at once (Node clamps an overflowing delay to 1 ms): it
+    // is still the one running, holding its PID file.
+    expect(ourChildren()).toEqual([r.pid]);
+    expect(readFileSync(pidFile, 'utf8')).toBe(`${r.pid}\n`);
+  });
+});
+
+describe('the launcher killed before ready', () => {
+  it('the daemon that becomes ready later runs on, and says the launcher was gone', async () => {
+    const pidFile = fresh('orphan.pid');
+    const logFile = fresh('orphan.log');
+    const go = fresh('orphan.go');
+    const launcher = pc.start(process.execPath, [fixture('daemon.mjs'), JSON.stringify({ name: 'app', pidFile, logFile, readyTimeout: 60_000 }), 'ready-on-file', go]);
+    const closed = new Promise<number | null>((resolve) => launcher.on('close', (_code, signal) => resolve(signal === null ? _code : -1)));
+    const pid = await waitFor('the daemon to be started', () => {
+      try {
+        const text = readFileSync(pidFile, 'utf8');
+        return /^\d+\n$/.test(text) && Number(text);
+      } catch {
+        return false;
+      }
+    });
+    pc.track(pid);
+    launcher.kill('SIGKILL');
+    await closed;
+    writeFileSync(go, '');
+    await waitFor('the ready line', () => readFileSync(logFile, 'utf8').includes(': ready\n'));
+    expect(readFileSync(logFile, 'utf8')).toMatch(new RegExp(`app\\[${pid}\\]: launcher gone before ready; running anyway\\n\\S+Z app\\[${pid}\\]: ready\\n$`));
+    expect(isAlive(pid)).toBe(true);
+    expect(readFileSync(pidFile, 'utf8')).toBe(`${pid}\n`);
   });
 });

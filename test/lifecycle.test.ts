@@ -1,7 +1,7 @@
 // Inside the daemon: graceful shutdown, reload and log reopening, with real signals, real
 // sockets and real requests against test/fixtures/lifecycle.mjs started through daemonize().
 import { execFileSync } from 'node:child_process';
-import { chmodSync, chownSync, closeSync, constants as fsConstants, existsSync, openSync, mkdirSync, readdirSync, readFileSync, readlinkSync, renameSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, closeSync, constants as fsConstants, existsSync, linkSync, openSync, mkdirSync, readdirSync, readFileSync, readlinkSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { request, Agent } from 'node:http';
 import { connect } from 'node:net';
 import { join } from 'node:path';
@@ -349,6 +349,20 @@ describe('log reopening', () => {
     } finally {
       closeSync(reader);
     }
+  });
+
+  it('a hard link where the log was is refused: the linked file gets no line', async () => {
+    const life = await startLife();
+    const secret = join(tmp(), `secret-${++n}`);
+    writeFileSync(secret, 'root only\n', { mode: 0o600 });
+    renameSync(life.logFile, `${life.logFile}.1`);
+    linkSync(secret, life.logFile);
+    process.kill(life.pid, 'SIGUSR2');
+    await waitFor('the failure line', () => readFileSync(`${life.logFile}.1`, 'utf8').includes('cannot reopen logs'));
+    expect(readFileSync(`${life.logFile}.1`, 'utf8')).toMatch(/cannot reopen logs, still writing to the previous files: Error: cannot reopen '\S+life\.log': it is a regular file with 2 links\n/);
+    expect(await get(life.port, '/')).toMatchObject({ status: 200 });
+    expect(readFileSync(secret, 'utf8')).toBe('root only\n');
+    expect(statSync(secret).mode & 0o7777).toBe(0o600);
   });
 
   it('a reopen that fails is logged and the old file keeps receiving output', async () => {
