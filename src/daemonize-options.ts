@@ -1,6 +1,6 @@
 // daemonize() options, checked and resolved to numbers before anything is opened or forked
-// (DESIGN.md section 2, step 1). Every rejection is an OptionError: one line naming the
-// option and what to give instead, exit code 2.
+// (docs/design.md, "The order of a correct start", step 1). Every rejection is an
+// OptionError: one line naming the option and what to give instead, exit code 2.
 import { isAbsolute, resolve } from 'node:path';
 import { OptionError, describeError } from './daemonize-errors';
 import { resolveCredentials, lookupUser, type Credentials } from './identity';

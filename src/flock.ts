@@ -1,6 +1,6 @@
 // flock(2) locks on files opened without following symlinks. A lock belongs to the open file
 // description: it survives fork and execve and ends when the last descriptor closes, which is
-// why a PID file held this way cannot outlive its daemon (see DESIGN.md, fact 3).
+// why a PID file held this way cannot outlive its daemon (docs/design.md, Facts 3).
 import { native } from './binding';
 import { callNative } from './errors';
 import { validateBoolean, validateFd, validateInteger, validateNonEmptyString, validateObject } from './validate';

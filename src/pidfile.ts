@@ -1,4 +1,4 @@
-// The PID file as a lock (DESIGN.md, fact 3): whoever holds flock(LOCK_EX) on it is the
+// The PID file as a lock (docs/design.md, Facts 3): whoever holds flock(LOCK_EX) on it is the
 // running instance; the number inside is only for people and scripts. Never judged by
 // kill(pid, 0), never removed by anyone who does not hold the lock.
 import { closeSync, fstatSync, fsyncSync, ftruncateSync, openSync, readSync, statSync, unlinkSync, writeSync, constants as fsConstants } from 'node:fs';

@@ -1,5 +1,5 @@
 // systemd's protocols without libsystemd: they are environment variables and a datagram.
-// Detection (DESIGN.md fact 5), socket activation (sd_listen_fds(3)) and notification
+// Detection (docs/design.md, Facts 4), socket activation (sd_listen_fds(3)) and notification
 // (sd_notify(3)). The watchdog timer is in watchdog.ts.
 import { sendDatagram } from './datagram';
 import { setCloseOnExec } from './flock';

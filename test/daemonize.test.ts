@@ -32,7 +32,7 @@ async function started(options: object, behavior = 'serve', spawnOptions = {}) {
 }
 
 describe('the daemon daemonize() starts', () => {
-  it('meets every invariant of DESIGN.md section 3 and serves', async () => {
+  it('meets every invariant of docs/design.md (What is checked from outside) and serves', async () => {
     const pidFile = fresh('app.pid');
     const logFile = fresh('app.log');
     const cwd = tmp();
