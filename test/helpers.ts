@@ -1,7 +1,7 @@
 // Shared test setup: observe processes through /proc, keep every process we start under
 // control (this worker is a child subreaper, so daemons become our children and are reaped
 // here), temporary directories, and root-only tests that say why they were skipped.
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { chmodSync, closeSync, cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, statSync } from 'node:fs';
 import { get } from 'node:http';
 import { tmpdir } from 'node:os';
@@ -240,4 +240,19 @@ export function freePort(host = '127.0.0.1', from?: number): number {
       if (from === undefined) throw new Error('no free port');
     }
   }
+}
+
+let straceReason: string | undefined | null = null;
+/**
+ * Why strace(1) cannot show a child process's system calls here (not Linux, not installed,
+ * ptrace refused), or undefined. Probed once per test file.
+ */
+export function straceUnavailable(): string | undefined {
+  if (straceReason !== null) return straceReason;
+  if (process.platform !== 'linux') return (straceReason = `strace is Linux-only, running on ${process.platform}`);
+  const probe = spawnSync('strace', ['-qq', '-o', '/dev/null', 'true'], { encoding: 'utf8' });
+  if (probe.error) straceReason = 'strace is not installed (apt-get install strace)';
+  else if (probe.status !== 0) straceReason = `strace cannot trace here (${probe.status ?? probe.signal}): ${probe.stderr.trim()}`;
+  else straceReason = undefined;
+  return straceReason;
 }

@@ -1,12 +1,13 @@
 // spawnDaemon() and spawnChild(): what the started program looks like from /proc.
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { closeSync, fstatSync, openSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { getsid, reap, setCloseOnExec, spawnChild, spawnDaemon } from '../src/index';
+import { getrlimit, getsid, pipe, reap, setCloseOnExec, spawnChild, spawnDaemon } from '../src/index';
 import {
   fdTarget,
   fixture,
+  isAlive,
   openFds,
   procStat,
   procStatus,
@@ -18,6 +19,7 @@ import {
   ourChildren,
   untilSleeping,
   idGroups,
+  straceUnavailable,
 } from './helpers';
 
 const pc = useProcessControl();
@@ -241,4 +243,196 @@ it('keeps our own descriptors untouched (the fds we handed over are still ours)'
   } finally {
     closeSync(fd);
   }
+});
+
+/** One line of /proc/PID/limits, as the kernel prints it ('unlimited' for RLIM_INFINITY). */
+function procLimit(pid: number | 'self', label: 'Max open files' | 'Max core file size'): { soft: string; hard: string } {
+  const line = readFileSync(`/proc/${pid}/limits`, 'utf8')
+    .split('\n')
+    .find((l) => l.startsWith(label))!;
+  const [soft, hard] = line.slice(label.length).trim().split(/\s+/);
+  return { soft, hard };
+}
+
+const shown = (v: number) => (v === Infinity ? 'unlimited' : String(v));
+
+/** The error a start threw; a start that succeeded (old code ignoring a field) is tracked and yields undefined. */
+function refusal(start: () => number): unknown {
+  try {
+    pc.track(start());
+  } catch (err) {
+    return err;
+  }
+  return undefined;
+}
+
+const noStrace = straceUnavailable();
+
+/** rootIt() that also needs strace; skipped with the reason otherwise. */
+function straceRootIt(name: string, fn: () => unknown | Promise<unknown>) {
+  if (noStrace === undefined) rootIt(name, fn);
+  else it.skip(`${name} [skipped: ${noStrace}]`, fn);
+}
+
+const starters = [
+  ['spawnDaemon', spawnDaemon],
+  ['spawnChild', spawnChild],
+] as const;
+
+describe('rlimits of the new program', () => {
+  // Values the caller is unlikely to have (soft 1024 is a common default): the child's
+  // /proc/PID/limits then shows they came from `rlimits`. Without root the hard value cannot
+  // exceed ours.
+  const asked = () => {
+    const hard = Math.min(2000, getrlimit('nofile').hard);
+    return { soft: Math.min(1000, hard), hard };
+  };
+
+  it.each(starters)('%s sets the limits asked in the new program (nofile 1000/2000, core 0)', (_, start) => {
+    const nofile = asked();
+    expect(getrlimit('nofile')).not.toEqual(nofile); // else the check below proves nothing
+    const pid = pc.track(start('/bin/sleep', { args: ['30'], rlimits: { nofile, core: 0 } }));
+    expect(procLimit(pid, 'Max open files')).toEqual({ soft: String(nofile.soft), hard: String(nofile.hard) });
+    expect(procLimit(pid, 'Max core file size')).toEqual({ soft: '0', hard: '0' });
+  });
+
+  it.each(starters)("%s leaves the caller's own limits as they were", (_, start) => {
+    const before = { nofile: getrlimit('nofile'), core: getrlimit('core'), proc: readFileSync('/proc/self/limits', 'utf8') };
+    const pid = pc.track(start('/bin/sleep', { args: ['30'], rlimits: { nofile: asked(), core: 0 } }));
+    expect(procLimit(pid, 'Max core file size').hard).toBe('0'); // the child did get them
+    expect({ nofile: getrlimit('nofile'), core: getrlimit('core'), proc: readFileSync('/proc/self/limits', 'utf8') }).toEqual(before);
+  });
+
+  it.each(starters)("%s keeps the caller's hard limit for a partial { soft }", (_, start) => {
+    const mine = { nofile: getrlimit('nofile'), core: getrlimit('core') };
+    const soft = asked().soft;
+    expect(mine.nofile.soft).not.toBe(soft);
+    const pid = pc.track(start('/bin/sleep', { args: ['30'], rlimits: { nofile: { soft }, core: { soft: 0 } } }));
+    expect(procLimit(pid, 'Max open files')).toEqual({ soft: String(soft), hard: shown(mine.nofile.hard) });
+    expect(procLimit(pid, 'Max core file size')).toEqual({ soft: '0', hard: shown(mine.core.hard) });
+  });
+
+  it.each(starters)("%s reports a limit the kernel refuses as EPERM from setrlimit naming it, and leaves no process", (_, start) => {
+    // A nofile hard limit above fs.nr_open is EPERM even for root (and raising the hard
+    // limit at all is EPERM without root). core comes first so the error must name the
+    // entry that failed, not the first one.
+    const nrOpen = Number(readFileSync('/proc/sys/fs/nr_open', 'utf8'));
+    const err = refusal(() => start('/bin/sleep', { args: ['30'], rlimits: { core: 0, nofile: { soft: 1024, hard: nrOpen + 1 } } }));
+    expect(err).toMatchObject({
+      code: 'EPERM',
+      syscall: 'setrlimit',
+      resource: 'nofile',
+      message: "EPERM: operation not permitted, setrlimit 'nofile'",
+    });
+    expect(ourChildren()).toEqual([]); // neither a zombie nor a program started anyway
+  });
+
+  it.each(starters)('%s rejects an unknown resource name before forking, naming options.rlimits and the name', (_, start) => {
+    const err = refusal(() => start('/bin/true', { rlimits: { files: 100 } }));
+    expect(err).toBeInstanceOf(RangeError);
+    expect(err).toMatchObject({ code: 'ERR_INVALID_ARG_VALUE', message: expect.stringMatching(/'options\.rlimits' names no resource limit .*nofile.*Received 'files'/) });
+    expect(ourChildren()).toEqual([]);
+  });
+
+  it.each(starters)('%s rejects a soft limit above the hard one before forking, naming options.rlimits.nofile.soft', (_, start) => {
+    const err = refusal(() => start('/bin/true', { rlimits: { nofile: { soft: 200, hard: 100 } } }));
+    expect(err).toBeInstanceOf(RangeError);
+    expect(err).toMatchObject({ code: 'ERR_OUT_OF_RANGE', message: expect.stringContaining('"options.rlimits.nofile.soft"') });
+    expect(ourChildren()).toEqual([]);
+  });
+
+  straceRootIt('sets the limits in the child after the descriptor sweep and before the ids (strace)', () => {
+    // Before setresuid: a hard limit raised for a program that runs as another user must be
+    // set while the child is still root. After the sweep: its bound was read with our limits.
+    // strace -f shows the child's real system calls in order; the fixture waits for the child,
+    // so nothing outlives it.
+    const trace = join(tmp(), 'limits.trace');
+    const options = { rlimits: { nofile: { soft: 1000, hard: 2000 }, core: 0 }, credentials: { uid: 65534, gid: 65534, groups: [] } };
+    const run = spawnSync(
+      'strace',
+      ['-f', '-qq', '-s', '256', '-o', trace, '-e', 'trace=/^(close_range|setrlimit|prlimit64|setgroups|setresgid|setresuid|execve)$',
+        process.execPath, fixture('spawn-child-wait.js'), JSON.stringify(['/bin/true', options])],
+      { encoding: 'utf8' },
+    );
+    expect(run.status, run.stderr).toBe(0);
+    const { pid, status } = JSON.parse(run.stdout);
+    expect(status).toEqual({ code: 0, signal: null });
+
+    const steps: string[] = [];
+    for (const line of readFileSync(trace, 'utf8').split('\n')) {
+      const m = /^(\d+) +(\w+)\((.*)\) += (-?\d+)/.exec(line);
+      if (m === null || +m[1] !== pid) continue;
+      const [, , call, args] = m;
+      if (call === 'prlimit64' || call === 'setrlimit') {
+        // Only calls that set a limit: prlimit64(0, RES, NEW, OLD) with NEW not NULL.
+        const set = /^(?:0, )?(RLIMIT_\w+), (\{[^}]*\})/.exec(args);
+        if (set) steps.push(`setrlimit ${set[1]} ${set[2]}`);
+      } else {
+        steps.push(call);
+      }
+      if (call === 'execve') break;
+    }
+    expect(steps).toEqual([
+      'close_range',
+      'setrlimit RLIMIT_NOFILE {rlim_cur=1000, rlim_max=2000}',
+      'setrlimit RLIMIT_CORE {rlim_cur=0, rlim_max=0}',
+      'setgroups',
+      'setresgid',
+      'setresuid',
+      'execve',
+    ]);
+  });
+});
+
+describe('reap', () => {
+  it('takes one pid of ours only: 0, -1, 2**31 and 1.5 are RangeErrors naming "pid", and nothing is reaped', async () => {
+    // waitpid(0) or waitpid(-1) would reap any child of the group, and 2**31 wraps to a
+    // process group as pid_t. A child that already exited (a zombie) must still be there
+    // for its owner after every refused call.
+    const pid = pc.track(spawnChild('sh', { args: ['-c', 'exit 3'] }));
+    await waitFor(`pid ${pid} to be a zombie`, () => procStat(pid).state === 'Z');
+    for (const bad of [0, -1, 2 ** 31, 1.5]) {
+      let thrown: unknown;
+      try {
+        reap(bad);
+      } catch (err) {
+        thrown = err;
+      }
+      expect(thrown, `reap(${bad})`).toBeInstanceOf(RangeError);
+      expect(thrown, `reap(${bad})`).toMatchObject({ code: 'ERR_OUT_OF_RANGE', message: expect.stringContaining('"pid"') });
+      expect(procStat(pid).state, `after reap(${bad})`).toBe('Z');
+    }
+    expect(await pc.exitOf(pid)).toEqual({ code: 3, signal: null });
+  });
+
+  it("leaves a child_process child to child_process: its 'exit' still fires after reap(0) was attempted", async () => {
+    // The child ends while this code runs synchronously (libuv reaps children from the event
+    // loop, so it cannot have yet): a reap(0) that called waitpid(0) would take its status
+    // and child_process would never see it exit. The child blocks on a pipe we hold, and
+    // exits when we close our end.
+    const [readEnd, writeEnd] = pipe();
+    // Not pc.start(): its cleanup waits for 'exit', which the bug this test catches never
+    // sends; this test kills what it started itself.
+    const child = spawn('sh', ['-c', 'read x'], { stdio: [readEnd, 'ignore', 'ignore'] });
+    closeSync(readEnd);
+    let exit: unknown;
+    child.once('exit', (code, signal) => (exit = { code, signal }));
+    try {
+      // spawn() returns once sh has exec'd: it holds its copy of the read end.
+      const pid = child.pid!;
+      closeSync(writeEnd); // EOF: `read` fails, sh exits 1
+      const deadline = Date.now() + 10_000;
+      while (procStat(pid).state !== 'Z') {
+        if (Date.now() > deadline) throw new Error(`sh (pid ${pid}) did not exit after EOF`);
+      }
+      try {
+        reap(0);
+      } catch {
+        // refused: what we want; the event below is what this test is about
+      }
+      expect(await waitFor("child_process's 'exit' event", () => exit, 5000)).toEqual({ code: 1, signal: null });
+    } finally {
+      if (exit === undefined && child.pid !== undefined && isAlive(child.pid)) child.kill('SIGKILL');
+    }
+  });
 });
