@@ -13,7 +13,9 @@ export const rlimitNames: readonly string[] = Object.freeze(Object.keys(native.r
 
 function resourceOf(name: unknown): number {
   if (typeof name !== 'string') throw invalidType('name', 'of type string', name);
-  const id = native.rlimitResources[name];
+  // rlimitNames, not the map itself: a plain object answers 'constructor' or 'toString'
+  // with a function, which the addon reads as resource 0 (RLIMIT_CPU on Linux).
+  const id = rlimitNames.includes(name) ? native.rlimitResources[name] : undefined;
   if (id === undefined) {
     throw invalidValue('name', name, `is not a resource limit on ${process.platform}; use one of ${rlimitNames.join(', ')}`);
   }

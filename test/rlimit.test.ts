@@ -56,6 +56,16 @@ describe('rlimits', () => {
     expect(() => setrlimit('files', 1)).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARG_VALUE' }));
   });
 
+  it("rejects names inherited from Object.prototype ('constructor', 'toString', '__proto__'), which name no limit", () => {
+    // Read here (harmless); set in a child, so that a library which takes 'constructor' for
+    // resource 0 lowers RLIMIT_CPU of that child, not of this worker.
+    for (const name of ['constructor', 'toString', '__proto__', 'hasOwnProperty']) {
+      expect(() => getrlimit(name), name).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARG_VALUE' }));
+      const out = execFileSync(process.execPath, [fixture('try.js'), JSON.stringify(['setrlimit', name, { soft: 100 }])], { encoding: 'utf8' });
+      expect(JSON.parse(out), name).toMatchObject({ error: { code: 'ERR_INVALID_ARG_VALUE' } });
+    }
+  });
+
   it('rejects a soft limit above the hard limit before calling the kernel', () => {
     const { hard } = getrlimit('nofile');
     expect(() => setrlimit('nofile', { soft: hard + 1, hard })).toThrow(
