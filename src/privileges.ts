@@ -43,26 +43,57 @@ export function processIdentity(): ProcessIdentity {
 }
 
 /**
- * Why this process may hold io_uring instances, or null. A ring keeps the credentials it was
- * created with, so file operations submitted through it after a drop still run as root
- * (CVE-2024-22017). libuv sets up its rings when an event loop starts, if UV_USE_IO_URING
- * enables them (atoi() != 0); Node's process.setuid() refuses in that case, and so do we,
- * also when a ring is open for any other reason.
+ * Why this process may hold io_uring rings that keep root's credentials after a drop, or null.
+ * A ring with a kernel submission thread (IORING_SETUP_SQPOLL) runs what is submitted to it
+ * with the credentials of whoever set it up, so file operations submitted after a drop still
+ * run as root (CVE-2024-22017: libuv 1.45 to 1.48 set up such rings when an event loop
+ * starts, if UV_USE_IO_URING enables them, atoi() != 0). A ring without one runs each request
+ * with the credentials of the thread submitting it: libuv 1.49 and later keep one open for
+ * epoll whatever UV_USE_IO_URING says, so refusing for any ring would refuse every drop there.
+ * /proc/self/fdinfo/FD says which ("SqThread: -1" for none; a kernel that does not say
+ * counts as SQPOLL), and so does an iou-sqp-* thread. Registered personalities (credentials
+ * a request may ask for by id) count too. Node's process.setuid() refuses in libuv's range,
+ * and so do we, also when such a ring is open for any other reason.
  */
 export function ioUringInUse(env: NodeJS.ProcessEnv = process.env): string | null {
   if (process.platform !== 'linux') return null;
   for (const fd of readdirSync('/proc/self/fd')) {
-    let target: string;
+    let info: string;
     try {
-      target = readlinkSync(`/proc/self/fd/${fd}`);
+      if (readlinkSync(`/proc/self/fd/${fd}`) !== 'anon_inode:[io_uring]') continue;
+      info = readFileSync(`/proc/self/fdinfo/${fd}`, 'utf8');
     } catch {
       continue; // closed meanwhile (readdir's own descriptor, for one)
     }
-    if (target === 'anon_inode:[io_uring]') return `an io_uring instance is open (fd ${fd})`;
+    const sqThread = /^SqThread:\s*(-?\d+)\s*$/m.exec(info);
+    if (sqThread === null || sqThread[1] !== '-1') return `an io_uring instance with a kernel submission thread (SQPOLL) is open (fd ${fd})`;
+    if (/^Personalities:\s*\n\s*\d+\s*\n/m.test(info)) return `an io_uring instance with registered credentials is open (fd ${fd})`;
+  }
+  // The fdinfo of an SQPOLL ring whose thread is being replaced may say -1 for a moment.
+  for (const tid of readdirSync('/proc/self/task')) {
+    let name: string;
+    try {
+      name = readFileSync(`/proc/self/task/${tid}/comm`, 'utf8').trim();
+    } catch {
+      continue; // the thread ended meanwhile
+    }
+    if (name.startsWith('iou-sqp-')) return `an io_uring submission thread runs in this process (${name}, thread ${tid})`;
   }
   const setting = env.UV_USE_IO_URING;
-  if (setting !== undefined && (parseInt(setting, 10) || 0) !== 0) return `UV_USE_IO_URING=${setting} enables io_uring in libuv`;
+  if (setting !== undefined && (parseInt(setting, 10) || 0) !== 0 && libuvSetsUpSqpollRings()) {
+    return `UV_USE_IO_URING=${setting} enables io_uring in libuv ${process.versions.uv}`;
+  }
   return null;
+}
+
+/**
+ * libuv 1.45 to 1.48 set up an SQPOLL ring for every event loop when UV_USE_IO_URING enables
+ * io_uring; 1.49 made SQPOLL opt-in per loop (UV_LOOP_USE_IO_URING_SQPOLL), which Node does
+ * not ask for. The same range as Node's own check (src/node_credentials.cc).
+ */
+function libuvSetsUpSqpollRings(): boolean {
+  const [major, minor] = (process.versions.uv ?? '').split('.').map(Number);
+  return major === 1 && minor >= 45 && minor < 49;
 }
 
 /**
