@@ -128,7 +128,9 @@ Napi::Value ListenUnix(const Napi::CallbackInfo& info) {
   } else if (mode >= 0 && (r = ChmodSocketFile(name.c_str(), (mode_t)mode)) < 0) {
     step = "chmod";
     err = -r;
-    unlink(name.c_str());  // ours: bind just created it
+    // What is there is the file bind just created, or whatever replaced it, put there by
+    // someone who could remove it anyway; unlink(2) follows no link.
+    unlink(name.c_str());
   } else if (listen(fd, backlog) < 0) {
     step = "listen";
     err = errno;

@@ -49,6 +49,9 @@ describe('the daemon daemonize() starts', () => {
     }
     const pid = r.pid!;
     expect(r.stdout).toBe(`app started (pid ${pid})\n`);
+    // The launcher exits as soon as it reads "ready"; the daemon closes its end of that pipe
+    // just after writing it, and logs "ready" after that.
+    await waitFor('the ready line', () => readFileSync(logFile, 'utf8').includes(`app[${pid}]: ready\n`));
     const stat = procStat(pid);
     expect(stat.ppid).toBe(process.pid); // our subreaper worker, after the launcher exited
     expect(stat.session).not.toBe(pid);
@@ -60,7 +63,10 @@ describe('the daemon daemonize() starts', () => {
     expect(readlinkSync(`/proc/${pid}/fd/1`)).toBe(logFile);
     expect(readlinkSync(`/proc/${pid}/fd/2`)).toBe(logFile);
     // Only what was declared, and Node's own: nothing the launcher had open.
-    const targets = readdirSync(`/proc/${pid}/fd`).map((fd) => readlinkSync(`/proc/${pid}/fd/${fd}`));
+    const targets = readdirSync(`/proc/${pid}/fd`)
+      .map((fd) => readlinkSync(`/proc/${pid}/fd/${fd}`))
+      // Node >= 24 reads NODE_EXTRA_CA_CERTS on a thread of its own after start-up.
+      .filter((t) => t !== process.env.NODE_EXTRA_CA_CERTS);
     for (const t of targets) expect(t).toMatch(new RegExp(`^(/dev/null|${logFile}|${pidFile}|socket:\\[\\d+\\]|anon_inode:.*|pipe:\\[\\d+\\])$`));
     expect(targets).not.toContain(leak);
     // Node's own pipes are self-pipes (both ends in the daemon); a pipe inherited from the
@@ -243,8 +249,10 @@ describe('without forking', () => {
 
   rootIt('a unit\'s main process (INVOCATION_ID, parent PID 1): does not fork, says started', async () => {
     // A new PID namespace makes sh its PID 1, as systemd is for a unit's main process.
+    // --kill-child: when the test kills unshare, the namespace's PID 1 dies, and with it
+    // everything in the namespace.
     const pidFile = fresh('inv1.pid');
-    const child = pc.start('unshare', ['--pid', '--fork', '--', 'sh', '-c', `"$0" "$@"; echo "exit $?"`, process.execPath, fixture('daemon.mjs'), JSON.stringify({ name: 'svc', pidFile })], {
+    const child = pc.start('unshare', ['--pid', '--fork', '--kill-child', '--', 'sh', '-c', `"$0" "$@"; echo "exit $?"`, process.execPath, fixture('daemon.mjs'), JSON.stringify({ name: 'svc', pidFile })], {
       env: { ...process.env, INVOCATION_ID: '0123456789abcdef0123456789abcdef' },
     });
     let out = '';

@@ -158,6 +158,17 @@ export function useProcessControl() {
     }
     for (const pid of tracked) await waitFor(`pid ${pid} to be reaped`, () => reapOrGone(pid));
     tracked.clear();
+    // A test that failed before it tracked its daemon (a start that should have failed but
+    // did not) still leaves it here, as our child: this worker is their subreaper.
+    const strays = ourChildren();
+    for (const pid of strays) {
+      try {
+        process.kill(pid, 'SIGKILL');
+      } catch {
+        // already gone
+      }
+    }
+    for (const pid of strays) await waitFor(`stray pid ${pid} to be reaped`, () => reapOrGone(pid));
   });
   afterAll(() => setChildSubreaper(false));
   return {
