@@ -9,7 +9,8 @@
         "native/rlimit.cc",
         "native/identity.cc",
         "native/socket.cc",
-        "native/process.cc"
+        "native/process.cc",
+        "native/dirfd.cc"
       ],
       "include_dirs": [
         "<!(node -p \"require('node-addon-api').include_dir\")"
@@ -39,7 +40,7 @@
           "type": "none",
           "sources!": [
             "native/binding.cc", "native/spawn.cc", "native/flock.cc", "native/rlimit.cc",
-            "native/identity.cc", "native/socket.cc", "native/process.cc"
+            "native/identity.cc", "native/socket.cc", "native/process.cc", "native/dirfd.cc"
           ]
         } ]
       ]

@@ -8,6 +8,7 @@ static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   dk::InitIdentity(env, exports);
   dk::InitSocket(env, exports);
   dk::InitProcess(env, exports);
+  dk::InitDirfd(env, exports);
   return exports;
 }
 

@@ -169,6 +169,7 @@ void InitRlimit(Napi::Env env, Napi::Object exports);
 void InitIdentity(Napi::Env env, Napi::Object exports);
 void InitSocket(Napi::Env env, Napi::Object exports);
 void InitProcess(Napi::Env env, Napi::Object exports);
+void InitDirfd(Napi::Env env, Napi::Object exports);
 
 }  // namespace dk
 

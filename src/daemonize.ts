@@ -16,7 +16,7 @@ import { DaemonizeError, describeError, StartError } from './daemonize-errors';
 import { resolveOptions, type DaemonizeOptions, type Plan } from './daemonize-options';
 import { SystemError } from './errors';
 import { setCloseOnExec } from './flock';
-import { dropPrivileges, ioUringInUse, processIdentity } from './privileges';
+import { dropPrivilegesWith, ioUringInUse, openProcSelf, processIdentity } from './privileges';
 import type { Credentials } from './identity';
 import { PidFile, waitForRelease, type PidFileAcquire } from './pidfile';
 import { setNoNewPrivileges, setChildSubreaper } from './prctl';
@@ -299,7 +299,7 @@ function checkCanDrop(plan: Plan, inThisProcess: boolean): void {
   const uring = inThisProcess && !already ? ioUringInUse() : null;
   if (uring !== null) {
     throw new StartError(
-      `cannot drop privileges to ${creds.user} (user) in this process: ${uring}, and rings set up as root keep root's credentials after the drop (CVE-2024-22017); start without UV_USE_IO_URING`,
+      `cannot drop privileges to ${creds.user} (user) in this process: ${uring.why}, and rings set up as root keep root's credentials after the drop (CVE-2024-22017); ${uring.fix}`,
     );
   }
 }
@@ -690,7 +690,7 @@ function becomeDaemon(plan: Plan, markerText: string): Daemon {
     // PlatformInit); the launcher set the one asked for in the child, so set it again.
     const nofile = plan.rlimits.find(([name]) => name === 'nofile');
     if (nofile !== undefined) setrlimit('nofile', nofile[1]);
-    enterRootAndDrop(plan);
+    enterRootAndDrop(plan, pidFile);
   } catch (err) {
     return fail(err);
   }
@@ -739,7 +739,7 @@ function runInForeground(plan: Plan): Daemon {
         throw rlimitError(name, err, { soft: limit.soft ?? 0, hard: limit.hard ?? getrlimit(name).hard });
       }
     }
-    enterRootAndDrop(plan);
+    enterRootAndDrop(plan, res.pidFile);
   } catch (err) {
     res.abandon();
     return exitWith(plan.name, err, 1);
@@ -765,32 +765,40 @@ function runInForeground(plan: Plan): Daemon {
 }
 
 /** What still needs root in this process: chroot, then the working directory, then the drop. */
-function enterRootAndDrop(plan: Plan): void {
-  if (plan.chroot !== undefined) {
-    try {
-      chrootTo(plan.chroot);
-    } catch (err) {
-      throw new StartError(`cannot chroot (chroot): ${describeError(err)}`);
-    }
-  }
-  try {
-    process.chdir(plan.cwd);
-  } catch (err) {
-    throw new StartError(`cannot enter cwd (cwd): ${describeError(err)}`);
-  }
+function enterRootAndDrop(plan: Plan, pidFile: PidFile | null): void {
   const creds = plan.credentials;
-  if (creds !== undefined && alreadyIs(creds)) {
-    // Started as that user already (systemd's User=): nothing to drop, and as a non-root
-    // process setgroups(2) would fail with EPERM.
-    if (plan.noNewPrivileges) setNoNewPrivileges();
-  } else if (creds !== undefined) {
-    try {
-      dropPrivileges({ uid: creds.uid, gid: creds.gid, groups: creds.groups, noNewPrivileges: plan.noNewPrivileges });
-    } catch (err) {
-      throw new StartError(`cannot drop privileges to ${creds.user} (user): ${describeError(err)}`);
+  const drop = creds !== undefined && !alreadyIs(creds);
+  // The drop is checked and verified through /proc, which a chroot hides: open it first, and
+  // close it as soon as the drop is verified (it leads out of the new root).
+  const procSelf = drop && plan.chroot !== undefined ? openProcSelf() : null;
+  try {
+    if (plan.chroot !== undefined) {
+      try {
+        chrootTo(plan.chroot);
+      } catch (err) {
+        throw new StartError(`cannot chroot (chroot): ${describeError(err)}`);
+      }
+      // The same PID file, seen from inside the new root (options checked it is inside).
+      pidFile?.relocate(pidFile.path.slice(plan.chroot.length) || '/');
     }
-  } else if (plan.noNewPrivileges) {
-    setNoNewPrivileges();
+    try {
+      process.chdir(plan.cwd);
+    } catch (err) {
+      throw new StartError(`cannot enter cwd (cwd): ${describeError(err)}`);
+    }
+    if (drop) {
+      try {
+        dropPrivilegesWith({ uid: creds.uid, gid: creds.gid, groups: creds.groups, noNewPrivileges: plan.noNewPrivileges }, procSelf);
+      } catch (err) {
+        throw new StartError(`cannot drop privileges to ${creds.user} (user): ${describeError(err)}`);
+      }
+    } else if (plan.noNewPrivileges) {
+      // Nothing to drop: started as that user already (systemd's User=), where as a non-root
+      // process setgroups(2) would fail with EPERM, or no user at all.
+      setNoNewPrivileges();
+    }
+  } finally {
+    if (procSelf !== null) closeSync(procSelf);
   }
 }
 

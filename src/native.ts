@@ -110,4 +110,10 @@ export interface NativeBinding {
   getParentDeathSignal(): number;
   setNoNewPrivs(): void;
   getNoNewPrivs(): boolean;
+
+  // dirfd.cc
+  openDirectory(path: string): number;
+  listDirectoryAt(dirfd: number, path: string): string[];
+  readFileAt(dirfd: number, path: string): string;
+  readLinkAt(dirfd: number, path: string): string;
 }

@@ -43,6 +43,46 @@ export function processIdentity(): ProcessIdentity {
 }
 
 /**
+ * /proc/self, by path, or through a descriptor of it opened before a chroot(2) hid it
+ * (openProcSelf()).
+ */
+class ProcSelf {
+  constructor(private readonly fd: number | null = null) {}
+
+  list(dir: string): string[] {
+    const fd = this.fd;
+    return fd === null ? readdirSync(`/proc/self/${dir}`) : callNative(() => native.listDirectoryAt(fd, dir));
+  }
+
+  read(file: string): string {
+    const fd = this.fd;
+    return fd === null ? readFileSync(`/proc/self/${file}`, 'utf8') : callNative(() => native.readFileAt(fd, file));
+  }
+
+  link(file: string): string {
+    const fd = this.fd;
+    return fd === null ? readlinkSync(`/proc/self/${file}`) : callNative(() => native.readLinkAt(fd, file));
+  }
+}
+
+/**
+ * Internal: /proc/self opened as a directory, for a drop that happens after chroot(2) (which
+ * hides /proc): pass it to dropPrivilegesWith(), then close it at once, since a descriptor of
+ * a directory outside the new root is a way out of it. Null where there is no /proc.
+ */
+export function openProcSelf(): number | null {
+  if (process.platform !== 'linux') return null;
+  return callNative(() => native.openDirectory('/proc/self'), { path: '/proc/self' });
+}
+
+export interface IoUringUse {
+  /** What was found. */
+  why: string;
+  /** What to do about it. */
+  fix: string;
+}
+
+/**
  * Why this process may hold io_uring rings that keep root's credentials after a drop, or null.
  * A ring with a kernel submission thread (IORING_SETUP_SQPOLL) runs what is submitted to it
  * with the credentials of whoever set it up, so file operations submitted after a drop still
@@ -55,34 +95,34 @@ export function processIdentity(): ProcessIdentity {
  * a request may ask for by id) count too. Node's process.setuid() refuses in libuv's range,
  * and so do we, also when such a ring is open for any other reason.
  */
-export function ioUringInUse(env: NodeJS.ProcessEnv = process.env): string | null {
+export function ioUringInUse(env: NodeJS.ProcessEnv = process.env, proc = new ProcSelf()): IoUringUse | null {
   if (process.platform !== 'linux') return null;
-  for (const fd of readdirSync('/proc/self/fd')) {
+  const setting = env.UV_USE_IO_URING;
+  const fromEnv = setting !== undefined && (parseInt(setting, 10) || 0) !== 0 && libuvSetsUpSqpollRings();
+  const fix = fromEnv ? 'start the process without UV_USE_IO_URING' : 'close the io_uring rings before the drop, or drop in a process that never set one up';
+  for (const fd of proc.list('fd')) {
     let info: string;
     try {
-      if (readlinkSync(`/proc/self/fd/${fd}`) !== 'anon_inode:[io_uring]') continue;
-      info = readFileSync(`/proc/self/fdinfo/${fd}`, 'utf8');
+      if (proc.link(`fd/${fd}`) !== 'anon_inode:[io_uring]') continue;
+      info = proc.read(`fdinfo/${fd}`);
     } catch {
       continue; // closed meanwhile (readdir's own descriptor, for one)
     }
     const sqThread = /^SqThread:\s*(-?\d+)\s*$/m.exec(info);
-    if (sqThread === null || sqThread[1] !== '-1') return `an io_uring instance with a kernel submission thread (SQPOLL) is open (fd ${fd})`;
-    if (/^Personalities:\s*\n\s*\d+\s*\n/m.test(info)) return `an io_uring instance with registered credentials is open (fd ${fd})`;
+    if (sqThread === null || sqThread[1] !== '-1') return { why: `an io_uring instance with a kernel submission thread (SQPOLL) is open (fd ${fd})`, fix };
+    if (/^Personalities:\s*\n\s*\d+\s*\n/m.test(info)) return { why: `an io_uring instance with registered credentials is open (fd ${fd})`, fix };
   }
   // The fdinfo of an SQPOLL ring whose thread is being replaced may say -1 for a moment.
-  for (const tid of readdirSync('/proc/self/task')) {
+  for (const tid of proc.list('task')) {
     let name: string;
     try {
-      name = readFileSync(`/proc/self/task/${tid}/comm`, 'utf8').trim();
+      name = proc.read(`task/${tid}/comm`).trim();
     } catch {
       continue; // the thread ended meanwhile
     }
-    if (name.startsWith('iou-sqp-')) return `an io_uring submission thread runs in this process (${name}, thread ${tid})`;
+    if (name.startsWith('iou-sqp-')) return { why: `an io_uring submission thread runs in this process (${name}, thread ${tid})`, fix };
   }
-  const setting = env.UV_USE_IO_URING;
-  if (setting !== undefined && (parseInt(setting, 10) || 0) !== 0 && libuvSetsUpSqpollRings()) {
-    return `UV_USE_IO_URING=${setting} enables io_uring in libuv ${process.versions.uv}`;
-  }
+  if (fromEnv) return { why: `UV_USE_IO_URING=${setting} enables io_uring in libuv ${process.versions.uv}`, fix };
   return null;
 }
 
@@ -105,6 +145,11 @@ function libuvSetsUpSqpollRings(): boolean {
  * be regained, or a thread kept uid 0, the process is killed (SIGKILL) at once.
  */
 export function dropPrivileges(options: DropPrivilegesOptions): void {
+  dropPrivilegesWith(options, null);
+}
+
+/** Internal: dropPrivileges() reading /proc/self through `procSelf` (openProcSelf()). */
+export function dropPrivilegesWith(options: DropPrivilegesOptions, procSelf: number | null): void {
   validateObject(options, 'options');
   const uid = validateId(options.uid, 'options.uid');
   const gid = validateId(options.gid, 'options.gid');
@@ -112,13 +157,14 @@ export function dropPrivileges(options: DropPrivilegesOptions): void {
   const groups = options.groups.map((g, i) => validateId(g, `options.groups[${i}]`));
   const noNewPrivileges =
     options.noNewPrivileges === undefined ? false : validateBoolean(options.noNewPrivileges, 'options.noNewPrivileges');
+  const proc = new ProcSelf(procSelf);
 
   const before = processIdentity();
   const changes = before.uid.some((id) => id !== uid) || before.gid.some((id) => id !== gid);
-  const uring = changes ? ioUringInUse() : null;
+  const uring = changes ? ioUringInUse(process.env, proc) : null;
   if (uring !== null) {
     throw new PrivilegeDropRefusedError(
-      `dropPrivileges() disabled: ${uring}, and rings set up before the drop keep root's credentials after it (CVE-2024-22017); start the process without UV_USE_IO_URING`,
+      `dropPrivileges() disabled: ${uring.why}, and rings set up before the drop keep root's credentials after it (CVE-2024-22017); ${uring.fix}`,
     );
   }
 
@@ -128,12 +174,12 @@ export function dropPrivileges(options: DropPrivilegesOptions): void {
   callNative(() => native.setresuid(uid, uid, uid));
   if (noNewPrivileges) callNative(() => native.setNoNewPrivs());
 
-  verify(uid, gid, groups);
+  verify(uid, gid, groups, proc);
 }
 
 const sortedSet = (ids: number[]) => [...new Set(ids)].sort((a, b) => a - b);
 
-function verify(uid: number, gid: number, groups: number[]): void {
+function verify(uid: number, gid: number, groups: number[], proc: ProcSelf): void {
   const now = processIdentity();
   const fail = (what: string): never => {
     throw new PrivilegeDropError(`privilege drop to uid ${uid} gid ${gid} not verified: ${what}`);
@@ -150,7 +196,7 @@ function verify(uid: number, gid: number, groups: number[]): void {
   const want = sortedSet(groups).join();
   const have = sortedSet(now.groups);
   if (want !== have.join()) fail(`supplementary groups are [${have}], expected [${want}]`);
-  for (const thread of threadIdentities()) {
+  for (const thread of threadIdentities(proc)) {
     const { tid, name, uids, gids, groups: tgroups } = thread;
     const who = `thread ${tid} (${name})`;
     if (uid !== 0 && uids.includes(0)) kill(`${who} still has uid 0 (uids ${uids.join('/')}, real/effective/saved/fs)`);
@@ -182,14 +228,19 @@ interface ThreadIdentity {
   groups: number[];
 }
 
-/** Each thread's credentials from /proc/self/task/TID/status (Linux; [] elsewhere). */
-function threadIdentities(): ThreadIdentity[] {
+/**
+ * Each thread's credentials from /proc/self/task/TID/status (Linux; [] elsewhere), but for
+ * io_uring's worker threads (iou-wrk-*): the kernel runs each request they take with the
+ * credentials of the thread that submitted it, not their own, and they may linger from
+ * before the drop. A submission thread (iou-sqp-*) does count: it submits as its creator.
+ */
+function threadIdentities(proc: ProcSelf): ThreadIdentity[] {
   if (process.platform !== 'linux') return [];
   const out: ThreadIdentity[] = [];
-  for (const tid of readdirSync('/proc/self/task')) {
+  for (const tid of proc.list('task')) {
     let text: string;
     try {
-      text = readFileSync(`/proc/self/task/${tid}/status`, 'utf8');
+      text = proc.read(`task/${tid}/status`);
     } catch {
       continue; // the thread ended meanwhile
     }
@@ -198,8 +249,10 @@ function threadIdentities(): ThreadIdentity[] {
       const colon = line.indexOf(':');
       if (colon > 0) fields.set(line.slice(0, colon), line.slice(colon + 1).trim());
     }
+    const name = fields.get('Name') ?? '?';
+    if (name.startsWith('iou-wrk-')) continue;
     const numbers = (key: string) => (fields.get(key) ?? '').split(/\s+/).filter(Boolean).map(Number);
-    out.push({ tid: Number(tid), name: fields.get('Name') ?? '?', uids: numbers('Uid'), gids: numbers('Gid'), groups: numbers('Groups') });
+    out.push({ tid: Number(tid), name, uids: numbers('Uid'), gids: numbers('Gid'), groups: numbers('Groups') });
   }
   return out;
 }

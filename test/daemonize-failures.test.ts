@@ -341,7 +341,9 @@ describe('files at the PID and log paths that are not ours to write', () => {
 describe('Unix sockets at listen paths', () => {
   /** A process of someone else's listening on `path` (python3, as any other service would). */
   async function foreignServer(path: string) {
-    const server = pc.start('python3', ['-c', 'import socket,sys\ns=socket.socket(socket.AF_UNIX)\ns.bind(sys.argv[1])\ns.listen()\nprint("up",flush=True)\nwhile True:\n c,_=s.accept()\n c.sendall(b"foreign\\n")\n c.close()', path]);
+    // A client that connects and leaves at once (daemonkit's probe) must not end it.
+    const program = 'import socket,sys\ns=socket.socket(socket.AF_UNIX)\ns.bind(sys.argv[1])\ns.listen()\nprint("up",flush=True)\nwhile True:\n c,_=s.accept()\n try:\n  c.sendall(b"foreign\\n")\n except OSError:\n  pass\n c.close()';
+    const server = pc.start('python3', ['-c', program, path]);
     await new Promise<void>((resolve, reject) => {
       server.stdout!.once('data', () => resolve());
       server.once('exit', (code) => reject(new Error(`python3 exited ${code}`)));

@@ -138,6 +138,28 @@ describe('the daemon daemonize() starts', () => {
     expect(() => readFileSync(pidFile)).toThrow(/ENOENT/);
   });
 
+  rootIt('chroot with user: runs inside the new root as nobody, every thread verified, nothing open outside it', async () => {
+    const jail = fresh('jail');
+    mkdirSync(join(jail, 'run'), { recursive: true });
+    chmodSync(join(jail, 'run'), 0o1777);
+    const pidFile = join(jail, 'run', 'jailed.pid');
+    const r = await started({ name: 'jailed', chroot: jail, user: 'nobody', pidFileOwner: 'nobody', pidFile });
+    const pid = r.pid!;
+    expect(readlinkSync(`/proc/${pid}/root`)).toBe(jail);
+    expect(readlinkSync(`/proc/${pid}/cwd`)).toBe(jail);
+    for (const tid of readdirSync(`/proc/${pid}/task`)) {
+      const status = procStatus(Number(tid));
+      expect([tid, status.Uid]).toEqual([tid, '65534\t65534\t65534\t65534']);
+    }
+    // The /proc/self descriptor the drop was verified through is closed: it leads out.
+    const targets = readdirSync(`/proc/${pid}/fd`).map((fd) => readlinkSync(`/proc/${pid}/fd/${fd}`));
+    expect(targets.filter((t) => t.startsWith('/proc'))).toEqual([]);
+    // Seen from inside, the PID file is /run/jailed.pid; it is removed on a clean exit.
+    process.kill(pid, 'SIGTERM');
+    expect(await pc.exitOf(pid)).toEqual({ code: 0, signal: null });
+    expect(existsSync(pidFile)).toBe(false);
+  });
+
   rootIt('sets no_new_privs when asked', async () => {
     const r = await started({ pidFile: fresh('nnp.pid'), user: 'nobody', noNewPrivileges: true });
     expect(procStatus(r.pid!).NoNewPrivs).toBe('1');

@@ -191,7 +191,7 @@ describe('daemonize({ user, foreground: true }) started with UV_USE_IO_URING=1 (
     // Which reason comes first depends on whether libuv opened rings already (it does at
     // start-up in Node 20); the rest of the line is fixed.
     expect(r.stderr).toMatch(
-      /^fg: cannot drop privileges to nobody \(user\) in this process: (an io_uring instance[^,\n]* is open \(fd \d+\)|UV_USE_IO_URING=1 enables io_uring in libuv [\d.]+), and rings set up as root keep root's credentials after the drop \(CVE-2024-22017\); start without UV_USE_IO_URING\n$/,
+      /^fg: cannot drop privileges to nobody \(user\) in this process: (an io_uring instance[^,\n]* is open \(fd \d+\)|UV_USE_IO_URING=1 enables io_uring in libuv [\d.]+), and rings set up as root keep root's credentials after the drop \(CVE-2024-22017\); start the process without UV_USE_IO_URING\n$/,
     );
     expect(nothingLeft(pidFile)).toEqual({ children: [], pidFile: false });
     expect(ownerOf(target)).toBeNull();
