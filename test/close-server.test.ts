@@ -8,7 +8,7 @@ import { connect, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { closeServer } from '../src/index';
-import { freePort, useProcessControl, useTmpDir, waitFor } from './helpers';
+import { freePort, useProcessControl, useTmpDir, waitFor, tryConnect } from './helpers';
 import { launchFixture } from './launch';
 
 const pc = useProcessControl();
@@ -38,18 +38,6 @@ async function startDrain(config: Record<string, unknown> = {}): Promise<Drain> 
   expect(r.code).toBe(0);
   pc.track(r.pid!);
   return { pid: r.pid!, port, releaseFile, log: () => readFileSync(logFile, 'utf8') };
-}
-
-/** Resolves with the connect(2) error code, or 'connected'. */
-function tryConnect(port: number): Promise<string> {
-  return new Promise((resolve) => {
-    const s = connect({ host: '127.0.0.1', port });
-    s.on('connect', () => {
-      s.destroy();
-      resolve('connected');
-    });
-    s.on('error', (e: NodeJS.ErrnoException) => resolve(e.code ?? e.message));
-  });
 }
 
 /**

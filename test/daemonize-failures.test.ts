@@ -7,7 +7,7 @@ import { connect } from 'node:net';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { listenTcp } from '../src/index';
-import { fixture, fixtureAsNobody, isAlive, isRoot, ourChildren, rootIt, useProcessControl, useTmpDir, waitFor } from './helpers';
+import { fixture, fixtureAsNobody, isAlive, isRoot, ourChildren, pidWritten, rootIt, useProcessControl, useTmpDir, waitFor } from './helpers';
 import { launch, nothingLeft } from './launch';
 
 const pc = useProcessControl();
@@ -190,14 +190,7 @@ describe('the daemon fails before ready(): exit 1, the reason, the log, nothing 
     child.stderr!.on('data', (d) => (stderr += d));
     const closed = new Promise<number | null>((resolve) => child.on('close', resolve));
     // The launcher writes the daemon's pid once it has forked; the daemon is its child then.
-    const pid = await waitFor('the daemon to be started', () => {
-      try {
-        const text = readFileSync(pidFile, 'utf8');
-        return /^\d+\n$/.test(text) && Number(text);
-      } catch {
-        return false;
-      }
-    });
+    const pid = await pidWritten(pidFile);
     child.kill('SIGINT');
     expect(await closed).toBe(1);
     expect(stderr).toBe(`app: interrupted by SIGINT before it was ready; stopped it (pid ${pid})\n`);
@@ -495,14 +488,7 @@ describe('the launcher killed before ready', () => {
     const go = fresh('orphan.go');
     const launcher = pc.start(process.execPath, [fixture('daemon.mjs'), JSON.stringify({ name: 'app', pidFile, logFile, readyTimeout: 60_000 }), 'ready-on-file', go]);
     const closed = new Promise<number | null>((resolve) => launcher.on('close', (_code, signal) => resolve(signal === null ? _code : -1)));
-    const pid = await waitFor('the daemon to be started', () => {
-      try {
-        const text = readFileSync(pidFile, 'utf8');
-        return /^\d+\n$/.test(text) && Number(text);
-      } catch {
-        return false;
-      }
-    });
+    const pid = await pidWritten(pidFile);
     pc.track(pid);
     launcher.kill('SIGKILL');
     await closed;

@@ -4,6 +4,7 @@
 import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { chmodSync, closeSync, cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, statSync } from 'node:fs';
 import { get } from 'node:http';
+import { connect as connectTcp } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { afterAll, afterEach, beforeAll, it } from 'vitest';
@@ -237,6 +238,30 @@ export function httpGet(port: number): Promise<string> {
       res.on('data', (d) => (body += d));
       res.on('end', () => resolve(body));
     }).on('error', reject);
+  });
+}
+
+/** Resolves with the connect(2) error code on 127.0.0.1:port, or 'connected'. */
+export function tryConnect(port: number): Promise<string> {
+  return new Promise((resolve) => {
+    const s = connectTcp({ host: '127.0.0.1', port });
+    s.on('connect', () => {
+      s.destroy();
+      resolve('connected');
+    });
+    s.on('error', (e: NodeJS.ErrnoException) => resolve(e.code ?? e.message));
+  });
+}
+
+/** Waits until the launcher has written the daemon's pid (a whole line) into pidFile. */
+export function pidWritten(pidFile: string): Promise<number> {
+  return waitFor(`a pid in ${pidFile}`, () => {
+    try {
+      const text = readFileSync(pidFile, 'utf8');
+      return /^\d+\n$/.test(text) && Number(text);
+    } catch {
+      return false;
+    }
   });
 }
 

@@ -3,11 +3,10 @@
 import { execFileSync } from 'node:child_process';
 import { chmodSync, chownSync, closeSync, constants as fsConstants, existsSync, linkSync, openSync, mkdirSync, readdirSync, readFileSync, readlinkSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { request, Agent } from 'node:http';
-import { connect } from 'node:net';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { closeServer, onShutdown, requestShutdown } from '../src/index';
-import { freePort, rootIt, useProcessControl, useTmpDir, waitFor } from './helpers';
+import { freePort, rootIt, useProcessControl, useTmpDir, waitFor, tryConnect } from './helpers';
 import { launchFixture } from './launch';
 
 const pc = useProcessControl();
@@ -45,18 +44,6 @@ function get(port: number, path: string, agent: Agent | false = false): Promise<
     })
       .on('error', reject)
       .end();
-  });
-}
-
-/** Resolves with the connect(2) error code, or 'connected'. */
-function tryConnect(port: number): Promise<string> {
-  return new Promise((resolve) => {
-    const s = connect({ host: '127.0.0.1', port });
-    s.on('connect', () => {
-      s.destroy();
-      resolve('connected');
-    });
-    s.on('error', (e: NodeJS.ErrnoException) => resolve(e.code ?? e.message));
   });
 }
 
