@@ -98,12 +98,21 @@ export function closeServer(server: Server, options: CloseServerOptions = {}): P
     // headers went out before the drain cannot announce the close: its connection is closed
     // here once idle, not at its 'finish' as Node does after a "close" response, so that a
     // request its client sends right after it is served (with "close") rather than reset.
+    //
+    // "Idle" is Node's view: no request being parsed. Under load, a client's next request is
+    // often already in the kernel's receive buffer, unread, when its connection looks idle;
+    // destroying it then resets a request the client has sent. So a connection is destroyed
+    // only when it was idle at the previous sweep too and has read nothing since: a request
+    // waiting in the buffer is read (and answered, with "close") within one sweep.
+    const idleSince = new WeakMap<Socket, number>();
     const sweep =
       connections === undefined
         ? () => s.closeIdleConnections!()
         : () => {
             for (const { socket } of connections.idle()) {
-              if (socket && !socket._httpMessage) socket.destroy();
+              if (!socket || socket._httpMessage) continue;
+              if (idleSince.get(socket) === socket.bytesRead) socket.destroy();
+              else idleSince.set(socket, socket.bytesRead);
             }
           };
 

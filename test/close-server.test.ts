@@ -242,6 +242,33 @@ describe('closeServer() in a shutdown, seen by the client', () => {
     await expectCleanExit(d);
   });
 
+  it('a request sent on an idle kept-alive connection, not yet read when the drain begins, is answered, not reset', async () => {
+    const d = await startDrain();
+    const idle = new Client(d.port);
+    await idle.send('GET / HTTP/1.1\r\nHost: t\r\n\r\n');
+    await waitFor('the first response', () => idle.responses().responses.length === 1);
+    // Hold the server's event loop while the idle connection's next request arrives: it
+    // waits unread in the kernel. The held request then starts the shutdown before the loop
+    // reads anything else: the drain begins with that connection idle in Node's eyes.
+    const blocker = new Client(d.port);
+    await blocker.send('GET /block-then-stop HTTP/1.1\r\nHost: t\r\n\r\n');
+    await waitFor('the event loop to be held', () => d.log().includes('blocking\n'));
+    await idle.send('GET / HTTP/1.1\r\nHost: t\r\n\r\n');
+    writeFileSync(`${d.releaseFile}-block`, '');
+
+    expect(await idle.closed).toEqual(['end']);
+    const { responses, rest } = idle.responses();
+    expect(rest).toBe(0);
+    expect(responses.map((r) => [r.status, r.headers.connection, r.body.toString()])).toEqual([
+      [200, 'keep-alive', 'hello\n'],
+      [200, 'close', 'hello\n'],
+    ]);
+    expect(await blocker.closed).toEqual(['end']);
+    expect(blocker.responses().responses.map((r) => r.body.toString())).toEqual(['block done\n']);
+    expect(await pc.exitOf(d.pid)).toEqual({ code: 0, signal: null });
+    expect(d.log()).toMatch(/stopping \(GET \/block-then-stop\)\n[\s\S]*forced 0\n/);
+  });
+
   it('pipelined requests in flight at SIGTERM: all answered in order, the first one not saying close', async () => {
     const d = await startDrain();
     const client = new Client(d.port);
