@@ -12,16 +12,17 @@ namespace dk {
 
 namespace {
 
-// openLockFile(path, create, mode) -> fd. O_NOFOLLOW: a symlink planted where the PID file
+// openLockFile(path, create, mode, exclusive) -> fd. O_NOFOLLOW: a symlink planted where the PID file
 // belongs fails with ELOOP instead of redirecting a root-owned write. O_NONBLOCK: a FIFO or
 // a device planted there cannot make open(2) wait; the caller fstat()s and refuses anything
 // but a regular file, on which O_NONBLOCK changes nothing.
 Napi::Value OpenLockFile(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  if (!ArgsOk(info, 3)) return env.Undefined();
+  if (!ArgsOk(info, 4)) return env.Undefined();
   std::string path = info[0].ToString().Utf8Value();
   int flags = O_RDWR | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY | O_NONBLOCK;
   if (info[1].ToBoolean().Value()) flags |= O_CREAT;
+  if (info[3].ToBoolean().Value()) flags |= O_CREAT | O_EXCL;
   mode_t mode = (mode_t)info[2].ToNumber().Uint32Value();
   if (env.IsExceptionPending()) return env.Undefined();
   int fd;

@@ -151,7 +151,11 @@ class Reader {
   }
 
   void Fail(const char* key, const char* expected) {
-    if (!ok_) return;
+    // One exception at a time: N-API aborts the process on a second throw.
+    if (!ok_ || env_.IsExceptionPending()) {
+      ok_ = false;
+      return;
+    }
     ok_ = false;
     std::string message = std::string("daemonkit native: '") + key + "' must be " + expected;
     Napi::TypeError::New(env_, message).ThrowAsJavaScriptException();

@@ -39,9 +39,13 @@ pid_t ForkInChild() {
   // clone(2) with only the exit signal is fork(2) without libc: no atfork handlers and no
   // _Fork@GLIBC_2.34. The caller was forked by libc's fork(), which left libc's state (locks,
   // thread list) consistent for one thread; the child only makes raw system calls until
-  // execve, so the thread id libc cached for it is never read. flags is the first argument on
-  // every architecture; the others are zero, so their order does not matter.
+  // execve, so the thread id libc cached for it is never read. The other arguments are zero;
+  // only s390 takes the stack before the flags (clone(2), NOTES).
+#if defined(__s390__)
+  return (pid_t)syscall(SYS_clone, 0, SIGCHLD, 0, 0, 0);
+#else
   return (pid_t)syscall(SYS_clone, SIGCHLD, 0, 0, 0, 0);
+#endif
 }
 
 // sigprocmask(2) and pthread_sigmask(3) are the same per-thread call in glibc and musl, and
@@ -54,16 +58,39 @@ void BlockAllSignals(sigset_t* old) {
 
 void RestoreSignals(const sigset_t* old) { sigprocmask(SIG_SETMASK, old, nullptr); }
 
+// The type, link count and owner of an open descriptor (an O_PATH one too). statx(2)
+// (GLIBC_2.28) under glibc, because glibc >= 2.33 headers bind fstat(2) to
+// fstat64@GLIBC_2.33; musl has no symbol versions, and statx only from 1.2.5.
+static int StatFd(int fd, mode_t* mode, nlink_t* nlink, uid_t* uid) {
+#if defined(__GLIBC__)
+  struct statx st;
+  if (statx(fd, "", AT_EMPTY_PATH, STATX_TYPE | STATX_NLINK | STATX_UID, &st) < 0) return -errno;
+  *mode = st.stx_mode;
+  *nlink = st.stx_nlink;
+  *uid = st.stx_uid;
+#else
+  struct stat st;
+  if (fstat(fd, &st) < 0) return -errno;
+  *mode = st.st_mode;
+  *nlink = st.st_nlink;
+  *uid = st.st_uid;
+#endif
+  return 0;
+}
+
 int ChmodSocketFile(const char* path, mode_t mode) {
   // chmod(2) follows symbolic links and fchmod(2) on the socket descriptor changes the
-  // socket, not the file. An O_PATH descriptor of the file itself, checked to be a socket,
-  // then chmod through /proc/self/fd: what glibc's fchmodat(AT_SYMLINK_NOFOLLOW) does.
+  // socket, not the file. An O_PATH descriptor of the file itself, checked to be the socket
+  // bind(2) just made (a socket, one link, ours: not a link to another service's socket
+  // swapped in), then chmod through /proc/self/fd: what glibc's
+  // fchmodat(AT_SYMLINK_NOFOLLOW) does.
   int fd = open(path, O_PATH | O_NOFOLLOW | O_CLOEXEC);
   if (fd < 0) return -errno;
-  // statx(2) (GLIBC_2.28) rather than fstat(2), which glibc >= 2.33 headers bind to
-  // fstat64@GLIBC_2.33.
-  struct statx st;
-  int r = statx(fd, "", AT_EMPTY_PATH, STATX_TYPE, &st) < 0 ? -errno : S_ISSOCK(st.stx_mode) ? 0 : -ELOOP;
+  mode_t type = 0;
+  nlink_t nlink = 0;
+  uid_t uid = 0;
+  int r = StatFd(fd, &type, &nlink, &uid);
+  if (r == 0 && (!S_ISSOCK(type) || nlink != 1 || uid != geteuid())) r = -ELOOP;
   if (r == 0) {
     char proc[64];
     snprintf(proc, sizeof proc, "/proc/self/fd/%d", fd);

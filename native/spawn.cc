@@ -303,7 +303,9 @@ Napi::Value SpawnJs(const Napi::CallbackInfo& info) {
   memset(&s, 0, sizeof s);
   std::vector<gid_t> groups;
   if (in.Has("credentials")) {
-    Reader creds(in.Object("credentials"));
+    Napi::Value value = in.Object("credentials");
+    if (!in.Ok()) return env.Undefined();
+    Reader creds(value);
     s.set_ids = true;
     s.uid = (uid_t)creds.Int("uid");
     s.gid = (gid_t)creds.Int("gid");
@@ -341,10 +343,12 @@ Napi::Value SpawnJs(const Napi::CallbackInfo& info) {
 
   s.cloexec_from = 3 + (int)fds.size();
   struct rlimit lim;
-  s.fd_limit = (getrlimit(RLIMIT_NOFILE, &lim) == 0 && lim.rlim_cur != RLIM_INFINITY &&
-                lim.rlim_cur < (1 << 20))
-                   ? (int)lim.rlim_cur
-                   : (1 << 20);
+  // The sweep's bound: descriptors may sit above a soft limit lowered after they were opened,
+  // never above the hard one (capped: an unlimited one would mean 2^31 fcntl calls).
+  s.fd_limit = 1 << 20;
+  if (getrlimit(RLIMIT_NOFILE, &lim) == 0 && lim.rlim_max != RLIM_INFINITY && lim.rlim_max < (rlim_t)s.fd_limit) {
+    s.fd_limit = (int)lim.rlim_max;
+  }
 
   Failure failure = {"fork", 0, -1, -1};
   pid_t pid = Spawn(&s, &failure);

@@ -117,6 +117,8 @@ function path(value: unknown, option: string): string | undefined {
   if (typeof value !== 'string' || value === '' || value.includes('\0')) {
     throw new OptionError(`${option} must be a file path (a non-empty string without NUL bytes), got ${shown(value)}`);
   }
+  // Paths are quoted in messages and log lines: a newline in one would forge a line.
+  if (/[\x00-\x1f\x7f]/.test(value)) throw new OptionError(`${option} must be a path without control characters, got ${shown(value)}`);
   return isAbsolute(value) ? value : resolve(value);
 }
 
@@ -216,7 +218,9 @@ export function resolveOptions(o: DaemonizeOptions, name: string): Plan {
       if (l.path !== undefined) {
         if (l.port !== undefined || l.host !== undefined) throw new OptionError(`${at}: give either path or port/host, not both`);
         const p = typeof l.path === 'string' && l.path.startsWith('@') ? l.path : path(l.path, `${at}.path`)!;
-        if (l.mode !== undefined && (!Number.isInteger(l.mode) || l.mode < 0 || l.mode > 0o777)) throw new OptionError(`${at}.mode must be a file mode like 0o660`);
+        if (l.mode !== undefined && (!Number.isInteger(l.mode) || l.mode < 0 || l.mode > 0o777)) throw new OptionError(`${at}.mode must be a file mode like 0o660, got ${shown(l.mode)}`);
+        if (l.mode !== undefined && p.startsWith('@')) throw new OptionError(`${at}.mode does not apply to an abstract socket ('${p}' has no file); remove it`);
+        if (l.ipv6Only !== undefined) throw new OptionError(`${at}.ipv6Only applies to TCP only; remove it`);
         listen.push({ kind: 'unix', path: p, mode: l.mode, backlog: l.backlog });
         return;
       }
@@ -227,6 +231,8 @@ export function resolveOptions(o: DaemonizeOptions, name: string): Plan {
       if (typeof host !== 'string' || ipFamily(host) === 0) {
         throw new OptionError(`${at}.host must be a numeric IPv4 or IPv6 address such as 0.0.0.0 or ::1, got ${shown(l.host)}`);
       }
+      if (l.ipv6Only !== undefined && typeof l.ipv6Only !== 'boolean') throw new OptionError(`${at}.ipv6Only must be true or false, got ${shown(l.ipv6Only)}`);
+      if (l.mode !== undefined) throw new OptionError(`${at}.mode applies to a Unix socket path only; remove it`);
       listen.push({ kind: 'tcp', host, port: l.port, backlog: l.backlog, ipv6Only: l.ipv6Only });
     });
   }

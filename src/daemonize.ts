@@ -28,7 +28,7 @@ import { reap, spawnDaemon, type ExitStatus } from './spawn';
 import { logEvent, setEventLogName } from './event-log';
 import { handleLogReopenSignal, setLogFiles } from './log-files';
 import { handleReloadSignal } from './reload';
-import { atFinalExit, configureShutdown, handleFatalErrors, handleShutdownSignals } from './shutdown';
+import { atFinalExit, configureShutdown, handleErrorsBeforeReady, handleFatalErrors, handleShutdownSignals } from './shutdown';
 import { listenFds, tellSystemd, underSystemd } from './systemd';
 import { startWatchdog } from './watchdog';
 
@@ -154,8 +154,14 @@ class Resources {
 async function launch(plan: Plan): Promise<never> {
   // Before anything is created: a signal during the (synchronous) start is handled once it
   // is done, by stopping the daemon and cleaning up, instead of killing us half-way.
+  let signalled: NodeJS.Signals | null = null;
   const interrupted = new Promise<Outcome>((resolve) => {
-    for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.once(signal, () => resolve({ kind: 'interrupted', signal }));
+    for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
+      process.once(signal, () => {
+        signalled = signal;
+        resolve({ kind: 'interrupted', signal });
+      });
+    }
   });
   const res = new Resources();
   let pid: number;
@@ -163,7 +169,7 @@ async function launch(plan: Plan): Promise<never> {
   try {
     checkReexecutable();
     // The lock first: when another instance runs, that is the answer, whatever else is wrong.
-    acquirePidFile(plan, res);
+    await acquirePidFile(plan, res, () => signalled);
     checkDirectories(plan);
     checkCanDrop(plan, false);
     const rlimits = resolveLimits(plan);
@@ -371,14 +377,19 @@ function checkDirectories(plan: Plan): void {
   }
 }
 
-function acquirePidFile(plan: Plan, res: Resources): void {
+/**
+ * Locks the PID file. `interruptedBy` says whether a signal asked us to stop while we wait
+ * for a starting holder to write its pid (the wait yields to the event loop, so Ctrl-C works).
+ */
+async function acquirePidFile(plan: Plan, res: Resources, interruptedBy: () => NodeJS.Signals | null = () => null): Promise<void> {
   if (plan.pidFile === undefined) return;
   const path = plan.pidFile;
   const refused = (found: string) => {
     if (found === 'a symbolic link') return new StartError(`PID file '${path}' is a symbolic link (pidFile); give the real path, links are never followed`);
     if (found.startsWith('a regular file with')) {
-      return new StartError(`PID file '${path}' is ${found} (pidFile): hard links are never written through; remove the other links or choose another path`);
+      return new StartError(`PID file '${path}' is ${found} (pidFile); hard links are never written through; remove the other links or choose another path`);
     }
+    if (found.startsWith('a file that holds')) return new StartError(`PID file '${path}' is ${found} (pidFile); it is left as it is: remove it or choose another path`);
     return new StartError(`PID file '${path}' is not a regular file (pidFile); remove it or choose another path`);
   };
   let lst;
@@ -414,7 +425,9 @@ function acquirePidFile(plan: Plan, res: Resources): void {
     if (result.pid !== null || Date.now() > deadline) {
       throw new DaemonizeError(`${plan.name} already running (pid ${result.pid ?? 'unknown'})`, 3, true);
     }
-    Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 20);
+    await new Promise((r) => setTimeout(r, 20));
+    const signal = interruptedBy();
+    if (signal !== null) throw new StartError(`interrupted by ${signal} while waiting for the instance that holds '${path}' to write its pid; nothing was started`);
   }
   res.pidFile = result.pidFile;
   if (result.stalePid !== null) {
@@ -422,23 +435,26 @@ function acquirePidFile(plan: Plan, res: Resources): void {
     // something else, after reuse) says nothing.
     say(2, `${plan.name}: replacing stale PID file '${path}': it was not locked (it held pid ${result.stalePid})\n`);
   }
-  if (plan.pidFileOwner !== undefined) {
-    // By descriptor: chown(2) by path would follow whatever the path names by now.
+  // Only a file this start created is given away, by descriptor: one that was there may be
+  // a root file renamed onto the path by whoever can write its directory.
+  if (plan.pidFileOwner !== undefined && result.created) {
     fchownSync(result.pidFile.fd, plan.pidFileOwner.uid, plan.pidFileOwner.gid);
   }
 }
 
 /**
  * Opens the log files (appending; created 0640), refusing links, FIFOs and anything but a
- * regular file with one link or a character device such as /dev/null. A regular file is
- * given to the service user, so it can reopen its logs after a rotation; a device never is.
+ * regular file with one link or a character device such as /dev/null. A file this start
+ * created is given to the service user, so it can reopen its logs after a rotation; one that
+ * was there is used as it is (it may be a root file renamed onto the path by whoever can
+ * write its directory), and a device is never given away.
  */
 function openLogs(plan: Plan, res: Resources): [number | undefined, number | undefined] {
   const open = (path: string | undefined, option: string) => {
     if (path === undefined) return undefined;
     let file;
     try {
-      file = openSafeFile(path, fsConstants.O_WRONLY | fsConstants.O_APPEND | fsConstants.O_CREAT, { mode: 0o640, devices: true });
+      file = openSafeFile(path, fsConstants.O_WRONLY | fsConstants.O_APPEND, { mode: 0o640, devices: true, exclusive: true });
     } catch (err) {
       if (err instanceof UnsafeFileError) {
         const fix =
@@ -456,9 +472,7 @@ function openLogs(plan: Plan, res: Resources): [number | undefined, number | und
     res.fds.push(file.fd);
     res.logSizes.set(path, file.stat.size);
     const creds = plan.credentials;
-    if (creds !== undefined && file.stat.isFile() && (file.stat.uid !== creds.uid || file.stat.gid !== creds.gid)) {
-      fchownSync(file.fd, creds.uid, creds.gid);
-    }
+    if (creds !== undefined && file.created) fchownSync(file.fd, creds.uid, creds.gid);
     return file.fd;
   };
   const stdout = open(plan.stdoutPath, plan.stdoutOption);
@@ -613,7 +627,14 @@ async function stopDaemon(pid: number, reaped: boolean, plan: Plan, socketFiles:
   if (plan.pidFile !== undefined) {
     // The lock is released when the daemon is really gone (init may take seconds to reap).
     await waitForRelease(plan.pidFile, 5000);
-    const again = PidFile.acquire(plan.pidFile);
+    let again: PidFileAcquire;
+    try {
+      again = PidFile.acquire(plan.pidFile);
+    } catch {
+      // The daemon put something else at the path (a link, a directory): not ours to remove.
+      removeSocketFiles(socketFiles);
+      return;
+    }
     if (!again.acquired) return; // a new instance started meanwhile: its files, not ours
     lock = again.pidFile;
   }
@@ -621,7 +642,7 @@ async function stopDaemon(pid: number, reaped: boolean, plan: Plan, socketFiles:
   lock?.remove();
 }
 
-function logTail(plan: Plan, sizes: Map<string, number>, lines = 10): string {
+function logTail(plan: Plan, sizes: Map<string, number>, lines = 20): string {
   const path = plan.stderrPath ?? plan.stdoutPath;
   if (path === undefined) return '';
   try {
@@ -640,7 +661,8 @@ function logTail(plan: Plan, sizes: Map<string, number>, lines = 10): string {
       closeSync(fd);
     }
     if (text === '') return '';
-    const tail = text.split('\n').slice(-lines);
+    // Shown on an operator's terminal: escape sequences from the program stay inert.
+    const tail = text.split('\n').slice(-lines).map((l) => l.replace(/[\x00-\x08\x0b-\x1f\x7f]/g, '?'));
     return `last lines of ${path}:\n${tail.map((l) => `  | ${l}`).join('\n')}\n`;
   } catch {
     return '';
@@ -710,11 +732,11 @@ function becomeDaemon(plan: Plan, markerText: string): Daemon {
   };
 }
 
-function runInForeground(plan: Plan): Daemon {
+async function runInForeground(plan: Plan): Promise<Daemon> {
   const res = new Resources();
   let listeners: Listener[];
   try {
-    acquirePidFile(plan, res);
+    await acquirePidFile(plan, res);
     // Before the limits: an rlimits.fsize of 0 must not keep the pid from being written.
     res.pidFile?.write(process.pid);
     checkDirectories(plan);
@@ -723,9 +745,6 @@ function runInForeground(plan: Plan): Daemon {
     process.umask(plan.umask);
     Object.assign(process.env, plan.env);
     const [stdout, stderr] = openLogs(plan, res);
-    if (stdout !== undefined) dup2(stdout, 1);
-    if (stderr !== undefined) dup2(stderr, 2);
-    res.closeFds();
     const activated = listenFds();
     if (activated.length > 0 && plan.listen.length > 0 && activated.length !== plan.listen.length) {
       say(2, `${plan.name}: warning: systemd passed ${activated.length} socket(s) (LISTEN_FDS) and listen has ${plan.listen.length}; daemon.listeners are systemd's\n`);
@@ -740,6 +759,14 @@ function runInForeground(plan: Plan): Daemon {
       }
     }
     enterRootAndDrop(plan, res.pidFile);
+    // Last: until here a failure is told on the terminal, not in the log.
+    if (stdout !== undefined) dup2(stdout, 1);
+    if (stderr !== undefined) dup2(stderr, 2);
+    for (const fd of new Set([stdout, stderr])) {
+      if (fd === undefined) continue;
+      res.fds.splice(res.fds.indexOf(fd), 1);
+      closeSync(fd);
+    }
   } catch (err) {
     res.abandon();
     return exitWith(plan.name, err, 1);
@@ -831,6 +858,7 @@ function startLifecycle(plan: Plan, pidFile: PidFile | null, socketFiles: Socket
   handleShutdownSignals();
   handleReloadSignal();
   handleLogReopenSignal();
+  handleErrorsBeforeReady();
   logEvent(plan.credentials === undefined ? 'started' : `started as ${plan.credentials.user}`);
 }
 

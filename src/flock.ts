@@ -10,10 +10,13 @@ export interface OpenLockFileOptions {
   create?: boolean;
   /** Mode for a created file, before the umask (default 0o644). */
   mode?: number;
+  /** Create it, failing with EEXIST when it exists (O_EXCL; default false). */
+  exclusive?: boolean;
 }
 
 /**
- * Opens `path` read-write with O_NOFOLLOW and O_CLOEXEC. A symlink fails with ELOOP.
+ * Opens `path` read-write with O_NOFOLLOW, O_NONBLOCK and O_CLOEXEC. A symlink fails with
+ * ELOOP; a FIFO or a device is opened without waiting (check what it is with fs.fstatSync).
  * Returns the descriptor; the caller closes it with fs.closeSync().
  */
 export function openLockFile(path: string, options: OpenLockFileOptions = {}): number {
@@ -21,7 +24,8 @@ export function openLockFile(path: string, options: OpenLockFileOptions = {}): n
   validateObject(options, 'options');
   const create = options.create === undefined ? true : validateBoolean(options.create, 'options.create');
   const mode = options.mode === undefined ? 0o644 : validateInteger(options.mode, 'options.mode', 0, 0o7777);
-  return callNative(() => native.openLockFile(path, create, mode), { path });
+  const exclusive = options.exclusive === undefined ? false : validateBoolean(options.exclusive, 'options.exclusive');
+  return callNative(() => native.openLockFile(path, create, mode, exclusive), { path });
 }
 
 /**

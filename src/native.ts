@@ -62,7 +62,7 @@ export interface NativeBinding {
   waitpid(pid: number): NativeWaitStatus | null;
 
   // flock.cc
-  openLockFile(path: string, create: boolean, mode: number): number;
+  openLockFile(path: string, create: boolean, mode: number, exclusive: boolean): number;
   flock(fd: number, operation: 0 | 1 | 2): boolean;
   setCloexec(fd: number, on: boolean): void;
   getCloexec(fd: number): boolean;

@@ -6,7 +6,7 @@ import { openLockFile, tryLock } from './flock';
 import { describeFile, isSafeFile, UnsafeFileError } from './safe-open';
 
 export type PidFileAcquire =
-  | { acquired: true; pidFile: PidFile; stalePid: number | null }
+  | { acquired: true; pidFile: PidFile; stalePid: number | null; created: boolean }
   | { acquired: false; pid: number | null };
 
 export class PidFile {
@@ -32,7 +32,16 @@ export class PidFile {
    */
   static acquire(path: string): PidFileAcquire {
     for (;;) {
-      const fd = openLockFile(path, { create: true, mode: 0o644 });
+      // Created here, or there already: only a file this start created may be given away.
+      let fd: number;
+      let created = true;
+      try {
+        fd = openLockFile(path, { exclusive: true, mode: 0o644 });
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+        fd = openLockFile(path, { create: false });
+        created = false;
+      }
       try {
         const st = fstatSync(fd);
         if (!isSafeFile(st)) throw new UnsafeFileError(path, describeFile(st));
@@ -54,12 +63,15 @@ export class PidFile {
           continue;
         }
         // We hold the lock, so nobody is writing: any number in it is the dead holder's.
-        const text = st.size > 0 ? readAll(fd).trim() : '';
-        const stalePid = /^\d+$/.test(text) ? Number(text) : null;
+        // Anything else is not a PID file (a file renamed onto the path, say): never
+        // truncated.
+        const text = st.size > 0 ? readAll(fd) : '';
+        if (st.size > 32 || !/^\d*\n?$/.test(text)) throw new UnsafeFileError(path, 'a file that holds something other than a pid');
+        const stalePid = /^\d+\n?$/.test(text) ? Number(text.trim()) : null;
         // Emptied at once: a concurrent launcher that loses the race must not read the dead
         // pid and report it as running; it waits for ours instead.
         if (st.size > 0) ftruncateSync(fd, 0);
-        return { acquired: true, pidFile: new PidFile(path, fd), stalePid };
+        return { acquired: true, pidFile: new PidFile(path, fd), stalePid, created };
       } catch (err) {
         try {
           closeSync(fd);

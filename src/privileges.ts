@@ -228,11 +228,32 @@ interface ThreadIdentity {
   groups: number[];
 }
 
+// PF_IO_WORKER in the flags of /proc/PID/stat (include/linux/sched.h): a kernel io worker.
+const PF_IO_WORKER = 0x10;
+
+/**
+ * An io_uring worker thread (iou-wrk-*), told by the kernel's flag rather than by its name,
+ * which any thread can give itself. A submission thread (iou-sqp-*) is one too, but it runs
+ * as its creator and is refused before the drop (ioUringInUse).
+ */
+function isIoWorker(proc: ProcSelf, tid: string): boolean {
+  let stat: string;
+  try {
+    stat = proc.read(`task/${tid}/stat`);
+  } catch {
+    return false;
+  }
+  // Fields after the command name, which may hold spaces and parentheses: state is the 3rd
+  // field, flags the 9th.
+  const flags = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[6]);
+  const name = /\(([^]*)\)/.exec(stat)?.[1] ?? '';
+  return (flags & PF_IO_WORKER) !== 0 && name.startsWith('iou-wrk-');
+}
+
 /**
  * Each thread's credentials from /proc/self/task/TID/status (Linux; [] elsewhere), but for
- * io_uring's worker threads (iou-wrk-*): the kernel runs each request they take with the
- * credentials of the thread that submitted it, not their own, and they may linger from
- * before the drop. A submission thread (iou-sqp-*) does count: it submits as its creator.
+ * io_uring's worker threads: the kernel runs each request they take with the credentials of
+ * the thread that submitted it, not their own, and they may linger from before the drop.
  */
 function threadIdentities(proc: ProcSelf): ThreadIdentity[] {
   if (process.platform !== 'linux') return [];
@@ -250,7 +271,7 @@ function threadIdentities(proc: ProcSelf): ThreadIdentity[] {
       if (colon > 0) fields.set(line.slice(0, colon), line.slice(colon + 1).trim());
     }
     const name = fields.get('Name') ?? '?';
-    if (name.startsWith('iou-wrk-')) continue;
+    if (isIoWorker(proc, tid)) continue;
     const numbers = (key: string) => (fields.get(key) ?? '').split(/\s+/).filter(Boolean).map(Number);
     out.push({ tid: Number(tid), name, uids: numbers('Uid'), gids: numbers('Gid'), groups: numbers('Groups') });
   }

@@ -10,7 +10,7 @@
 import type { ReloadHook } from './reload';
 import type { ShutdownHook } from './shutdown';
 
-const KEY = Symbol.for('daemonkit.process-state.v1');
+const KEY = Symbol.for('daemonkit.process-state.v2');
 
 export interface LogTarget {
   /** The path to reopen (inside the chroot when there is one), or null if unreachable. */
@@ -31,7 +31,9 @@ export interface ProcessState {
     deadlineAt: number;
     reloading: Promise<unknown> | null;
     signalsHandled: boolean;
+    /** Ready: uncaught errors start the shutdown (before, they end the process). */
     errorsHandled: boolean;
+    errorListener: boolean;
   };
   reload: {
     hooks: { fn: ReloadHook; name: string }[];
@@ -57,6 +59,7 @@ function fresh(): ProcessState {
       reloading: null,
       signalsHandled: false,
       errorsHandled: false,
+      errorListener: false,
     },
     reload: { hooks: [], running: null, queued: null, signalHandled: false },
     logFiles: { targets: [], signalHandled: false },

@@ -2,11 +2,12 @@
 // rights may control (a PID or log file in the service's own directory). The path may be a
 // symbolic link (to /etc/shadow), a hard link (to a root-owned file, where
 // fs.protected_hardlinks=0 or in a directory the service owns), a FIFO (an open(2) that waits
-// forever) or a device. So: open with O_NOFOLLOW|O_NONBLOCK (O_CLOEXEC is libuv's default),
-// then fstat the descriptor, and accept only a regular file with exactly one link, or, where
-// asked, a character device (/dev/null, /dev/console: only root can make one), before
-// anything is truncated, written or chowned. A hard link cannot be told apart from the file
-// it links to except by the link count.
+// forever) or a device. So: open with O_NOFOLLOW|O_NONBLOCK|O_NOCTTY (O_CLOEXEC is libuv's
+// default), then fstat the descriptor, and accept only a regular file with exactly one link,
+// or, where asked, a character device (/dev/null, /dev/console: only root can make one),
+// before anything is truncated, written or chowned. A hard link cannot be told apart from the
+// file it links to except by the link count; a file renamed onto the path cannot be told
+// apart at all, which is why callers give away only what they created (O_EXCL).
 import { closeSync, fstatSync, openSync, constants as fsConstants, type Stats } from 'node:fs';
 import { native } from './binding';
 import { callNative } from './errors';
@@ -56,7 +57,9 @@ export function openSafeFile(path: string, flags: number, options: { mode?: numb
   const { mode = 0o600, devices = false, exclusive = false } = options;
   const open = (how: number) => {
     try {
-      return openSync(path, how | fsConstants.O_NOFOLLOW | fsConstants.O_NONBLOCK, mode);
+      // O_NOCTTY: a terminal device opened by a session leader (foreground under systemd)
+      // would become its controlling terminal.
+      return openSync(path, how | fsConstants.O_NOFOLLOW | fsConstants.O_NONBLOCK | fsConstants.O_NOCTTY, mode);
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code;
       // Only a symbolic link gives ELOOP under O_NOFOLLOW (or a loop of them, which is one too).

@@ -95,11 +95,29 @@ export function handleShutdownSignals(): void {
  * --unhandled-rejections=warn keeps rejections from being fatal.
  */
 export function handleFatalErrors(): void {
-  if (state.errorsHandled) return;
   state.errorsHandled = true;
+  listenForErrors();
+}
+
+/**
+ * Before ready: the same errors end the process with exit code 1 at once, as Node's default
+ * does, but logged as one event (the stack prefixed line by line) rather than printed raw,
+ * so that the log keeps one format; the launcher then shows its last lines.
+ */
+export function handleErrorsBeforeReady(): void {
+  listenForErrors();
+}
+
+function listenForErrors(): void {
+  if (state.errorListener) return;
+  state.errorListener = true;
   process.on('uncaughtException', (err, origin) => {
     if (process.listenerCount('uncaughtException') > 1) return;
     const kind = origin === 'unhandledRejection' ? 'unhandled rejection' : 'uncaught exception';
+    if (!state.errorsHandled) {
+      logEvent(`${kind} before ready: ${errorText(err)}`);
+      exitNow(1);
+    }
     logEvent(`${kind}: ${errorText(err)}`);
     // During the shutdown, the error is one more reason for a non-zero code, not a reason to
     // cut the other hooks (and the requests they drain) short: the deadline still bounds it.

@@ -2,12 +2,12 @@
 // code, and nothing left behind (no process, no PID file, no socket file), with an already
 // running daemon untouched.
 import { execFileSync, spawnSync } from 'node:child_process';
-import { chmodSync, closeSync, existsSync, linkSync, mkdirSync, openSync, readFileSync, readlinkSync, readSync, renameSync, statSync, symlinkSync, writeFileSync, constants as fsConstants } from 'node:fs';
+import { chmodSync, closeSync, existsSync, linkSync, lstatSync, mkdirSync, openSync, readFileSync, readlinkSync, readSync, renameSync, statSync, symlinkSync, writeFileSync, constants as fsConstants } from 'node:fs';
 import { connect } from 'node:net';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { listenTcp } from '../src/index';
-import { fixture, fixtureAsNobody, isAlive, isRoot, ourChildren, pidWritten, rootIt, useProcessControl, useTmpDir, waitFor } from './helpers';
+import { firstLine, fixture, fixtureAsNobody, isAlive, isRoot, ourChildren, pidWritten, rootIt, useProcessControl, useTmpDir, waitFor } from './helpers';
 import { launch, nothingLeft } from './launch';
 
 const pc = useProcessControl();
@@ -210,7 +210,9 @@ describe('the daemon fails before ready(): exit 1, the reason, the log, nothing 
     const logFile = fresh('throw.log');
     const r = await fails({ pidFile: fresh('throw.pid'), logFile }, 1, /^app: exited with code 1 before it was ready \(pid \d+\)$/, 'throw');
     expect(r.stderr).toContain(`last lines of ${logFile}:`);
-    expect(r.stderr).toContain('  | Error: database unreachable at startup');
+    // Logged as one event, every line of the stack with the time name[pid] prefix.
+    expect(r.stderr).toMatch(/  \| \S+Z app\[\d+\]: (uncaught exception|unhandled rejection) before ready: Error: database unreachable at startup\n  \| \S+Z app\[\d+\]:       at /);
+    expect(readFileSync(logFile, 'utf8').split('\n').filter(Boolean).every((l) => /^\S+Z app\[\d+\]: /.test(l) || /^umask /.test(l))).toBe(true);
   });
 
   it('calls daemon.fail()', async () => {
@@ -261,7 +263,7 @@ describe('files at the PID and log paths that are not ours to write', () => {
     const r = await launch({ name: 'app', pidFile, ...(isRoot ? { user: 'nobody', pidFileOwner: 'nobody' } : {}) });
     expect([r.code, r.stderr]).toEqual([
       1,
-      `app: PID file '${pidFile}' is a regular file with 2 links (pidFile): hard links are never written through; remove the other links or choose another path\n`,
+      `app: PID file '${pidFile}' is a regular file with 2 links (pidFile); hard links are never written through; remove the other links or choose another path\n`,
     ]);
     expect(now(target.path)).toBe(target.before);
     expect(ourChildren()).toEqual([]);
@@ -465,6 +467,9 @@ describe('messages name the input', () => {
     await fails({ listen: [{ port: '=-Infinity' }] }, 2, 'listen[0].port must be an integer from 0 to 65535, got -Infinity');
   });
 
+  it('a path with a control character is an invalid option (exit 2), shown escaped', () =>
+    fails({ cwd: '/srv/app\napp: started' }, 2, 'cwd must be a path without control characters, got "/srv/app\\napp: started"'));
+
   it('an env value with a NUL byte is an invalid option (exit 2) naming env.KEY', () =>
     fails({ pidFile: fresh('nul.pid'), env: { GREETING: 'hi\u0000there' } }, 2, 'env.GREETING contains a NUL byte, which no environment variable can hold; remove it'));
 
@@ -497,5 +502,98 @@ describe('the launcher killed before ready', () => {
     expect(readFileSync(logFile, 'utf8')).toMatch(new RegExp(`app\\[${pid}\\]: launcher gone before ready; running anyway\\n\\S+Z app\\[${pid}\\]: ready\\n$`));
     expect(isAlive(pid)).toBe(true);
     expect(readFileSync(pidFile, 'utf8')).toBe(`${pid}\n`);
+  });
+});
+
+describe('files renamed onto the PID and log paths', () => {
+  // Whoever can write the directory can rename a file there onto the path: one link, a
+  // regular file, but not one this start created. It must not be given away or truncated.
+  function rootSecret(dir: string) {
+    const path = join(dir, 'tls.key');
+    writeFileSync(path, 'TOP SECRET KEY\n', { mode: 0o600 });
+    return path;
+  }
+
+  rootIt('a root file renamed onto the log path is written to, never given to the service user', async () => {
+    const dir = fresh('var');
+    mkdirSync(dir);
+    const logFile = join(dir, 'app.log');
+    renameSync(rootSecret(dir), logFile);
+    const r = await launch({ name: 'app', pidFile: fresh('renamed-log.pid'), logFile, user: 'nobody' });
+    expect([r.code, r.stderr]).toEqual([0, '']);
+    pc.track(r.pid!);
+    const st = statSync(logFile);
+    expect([st.uid, st.gid, st.mode & 0o7777]).toEqual([0, 0, 0o600]);
+  });
+
+  rootIt('a log file this start creates is given to the service user', async () => {
+    const logFile = fresh('created.log');
+    const r = await launch({ name: 'app', pidFile: fresh('created-log.pid'), logFile, user: 'nobody' });
+    expect([r.code, r.stderr]).toEqual([0, '']);
+    pc.track(r.pid!);
+    expect([statSync(logFile).uid, statSync(logFile).gid]).toEqual([65534, 65534]);
+  });
+
+  it('a file that is not a PID file at the PID path is refused and left as it is', async () => {
+    const dir = fresh('run');
+    mkdirSync(dir);
+    const pidFile = join(dir, 'app.pid');
+    renameSync(rootSecret(dir), pidFile);
+    const r = await launch({ name: 'app', pidFile, ...(isRoot ? { user: 'nobody', pidFileOwner: 'nobody' } : {}) });
+    expect([r.code, r.stderr]).toEqual([1, `app: PID file '${pidFile}' is a file that holds something other than a pid (pidFile); it is left as it is: remove it or choose another path\n`]);
+    const st = statSync(pidFile);
+    expect([readFileSync(pidFile, 'utf8'), st.uid, st.mode & 0o7777]).toEqual(['TOP SECRET KEY\n', process.getuid!(), 0o600]);
+    expect(ourChildren()).toEqual([]);
+  });
+});
+
+describe('the launcher stays in charge', () => {
+  it('a daemon that swapped its PID file for a link before failing: reported, the link left alone', async () => {
+    const pidFile = fresh('swapped.pid');
+    const path = fresh('swapped.sock');
+    const r = await launch({ name: 'app', pidFile, listen: [{ path }] }, 'swap-pid-file');
+    expect([r.code, r.stderr.split('\n')[0]]).toEqual([1, expect.stringMatching(/^app: exited with code 5 before it was ready \(pid \d+\)$/)]);
+    expect(lstatSync(pidFile).isSymbolicLink()).toBe(true);
+    expect(readFileSync('/etc/passwd', 'utf8')).toMatch(/^root:/);
+    expect(existsSync(path)).toBe(false);
+    expect(ourChildren()).toEqual([]);
+  });
+
+  it('Ctrl-C while waiting for a starting instance to write its pid ends the wait at once', async () => {
+    const pidFile = fresh('held.pid');
+    // An instance that holds the lock and has not written its pid yet.
+    const holder = pc.start(process.execPath, [fixture('lock-holder.js'), pidFile]);
+    await firstLine(holder);
+    // NODE_DEBUG=timer makes Node say when a timer fires: the launcher's 20 ms wait between
+    // two looks at the PID file is the first timer it sets, after its signal handlers.
+    const launcher = pc.start(process.execPath, [fixture('daemon.mjs'), JSON.stringify({ name: 'app', pidFile })], { env: { ...process.env, NODE_DEBUG: 'timer' } });
+    let stderr = '';
+    launcher.stderr!.on('data', (d) => (stderr += d));
+    const closed = new Promise<number | null>((resolve) => launcher.on('close', resolve));
+    await waitFor('the launcher to be waiting', () => stderr.includes('timeout callback 20'));
+    launcher.kill('SIGINT');
+    expect(await closed).toBe(1);
+    const ours = stderr.split('\n').filter((l) => l !== '' && !l.startsWith('TIMER '));
+    expect(ours).toEqual([`app: interrupted by SIGINT while waiting for the instance that holds '${pidFile}' to write its pid; nothing was started`]);
+    expect(readFileSync(pidFile, 'utf8')).toBe('');
+  });
+
+  it('foreground: a failure after the logs are open is still told on the terminal', async () => {
+    const busy = listenTcp({ host: '127.0.0.1', port: 0 });
+    try {
+      const logFile = fresh('fg-fail.log');
+      const pidFile = fresh('fg-fail.pid');
+      const r = await launch({ name: 'app', pidFile, logFile, foreground: true, listen: [{ host: '127.0.0.1', port: busy.port }] });
+      expect([r.code, r.stdout, r.stderr.split('\n')[0]]).toEqual([1, '', expect.stringContaining(`app: cannot listen on 127.0.0.1:${busy.port} (listen[0]): EADDRINUSE`)]);
+      expect(readFileSync(logFile, 'utf8')).toBe('');
+      expect(nothingLeft(pidFile)).toEqual({ children: [], pidFile: false });
+    } finally {
+      closeSync(busy.fd);
+    }
+  });
+
+  it('listen options that cannot apply are invalid (exit 2), not a failed start', async () => {
+    await fails({ listen: [{ path: '@daemonkit-x', mode: 0o600 }] }, 2, "listen[0].mode does not apply to an abstract socket ('@daemonkit-x' has no file); remove it");
+    await fails({ listen: [{ port: 0, ipv6Only: 'yes' }] }, 2, 'listen[0].ipv6Only must be true or false, got "yes"');
   });
 });

@@ -1,6 +1,6 @@
 // Listening sockets as descriptors serving real HTTP, and AF_UNIX datagrams arriving.
 import { spawn, spawnSync } from 'node:child_process';
-import { chmodSync, closeSync, existsSync, lstatSync, readFileSync, renameSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, closeSync, existsSync, linkSync, lstatSync, readFileSync, renameSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { createServer, get, type Server } from 'node:http';
 import { join } from 'node:path';
 import { connect, isIP, type Socket } from 'node:net';
@@ -233,19 +233,17 @@ describe('listenUnix mode', () => {
     expect(modeUnderUmask(join(tmp(), 'open.sock'), 0o077, 0o666)).toBe(0o666);
   });
 
-  itIf(noShim, 'never changes the mode of the file a symlink swapped in after bind(2) points to', async () => {
-    // A user who can write the socket's directory swaps the fresh socket for a symbolic link
-    // to a file of ours between bind(2) and the chmod. chmod(2) of the path would follow the
-    // link and make that file 0666. The preloaded shim stops the process right after bind(2)
-    // so the swap happens exactly there, every time.
+  /**
+   * Runs test/fixtures/listen-unix.js (mode 0o666) stopped right after bind(2) by the
+   * preloaded shim, lets `swap` replace what is at `path` exactly there, and resolves with
+   * what listenUnix() then did. It stands for a user who can write the socket's directory.
+   */
+  async function listenWithSwapAfterBind(path: string, swap: () => void) {
     const shim = join(tmp(), 'pause-after-bind.so');
-    const cc = spawnSync('cc', ['-shared', '-fPIC', '-O2', '-Wall', '-o', shim, fixture('pause-after-bind.c'), '-ldl'], { encoding: 'utf8' });
-    if (cc.status !== 0) throw new Error(`cc failed to build pause-after-bind.c (${cc.status ?? cc.signal}):\n${cc.stderr}`);
-    const path = join(tmp(), 'swapped.sock');
-    const victim = join(tmp(), 'victim');
-    writeFileSync(victim, 'secret');
-    chmodSync(victim, 0o600);
-
+    if (!existsSync(shim)) {
+      const cc = spawnSync('cc', ['-shared', '-fPIC', '-O2', '-Wall', '-o', shim, fixture('pause-after-bind.c'), '-ldl'], { encoding: 'utf8' });
+      if (cc.status !== 0) throw new Error(`cc failed to build pause-after-bind.c (${cc.status ?? cc.signal}):\n${cc.stderr}`);
+    }
     const child = pc.start(process.execPath, [fixture('listen-unix.js'), JSON.stringify({ path, umask: 0o022, mode: 0o666 })], {
       stdio: ['ignore', 'pipe', 'pipe', 'pipe'],
       env: { ...process.env, LD_PRELOAD: shim, PAUSE_AFTER_BIND_PATH: path },
@@ -256,13 +254,40 @@ describe('listenUnix mode', () => {
     const outcome = firstLine(child);
     await waitFor('the fixture to stop after bind(2)', () => said === 'bound\n');
     expect(lstatSync(path).isSocket()).toBe(true);
-    renameSync(path, `${path}.moved`);
-    symlinkSync(victim, path);
+    swap();
     control.write('g'); // one byte: the shim reads exactly one, and unread data would reset the pair
-    const out = JSON.parse(await outcome);
+    return JSON.parse(await outcome);
+  }
 
+  itIf(noShim, 'never changes the mode of the file a symlink swapped in after bind(2) points to', async () => {
+    // chmod(2) of the path would follow the link and make that file 0666.
+    const path = join(tmp(), 'swapped.sock');
+    const victim = join(tmp(), 'victim');
+    writeFileSync(victim, 'secret');
+    chmodSync(victim, 0o600);
+    const out = await listenWithSwapAfterBind(path, () => {
+      renameSync(path, `${path}.moved`);
+      symlinkSync(victim, path);
+    });
     expect(statSync(victim).mode & 0o7777).toBe(0o600);
     expect(out).toMatchObject({ error: { code: 'ELOOP', syscall: 'chmod' }, leakedFds: 0 });
+  });
+
+  itIf(noShim, 'never changes the mode of another socket hard-linked in after bind(2)', async () => {
+    // Another service's socket (root's, 0600), linked where ours was: a socket, like ours,
+    // but with two links. Making it 0666 would open that service to everyone.
+    const path = join(tmp(), 'linked.sock');
+    const other = listenUnix({ path: join(tmp(), 'other-service.sock'), mode: 0o600 });
+    try {
+      const out = await listenWithSwapAfterBind(path, () => {
+        renameSync(path, `${path}.moved`);
+        linkSync(other.path, path);
+      });
+      expect(statSync(other.path).mode & 0o777).toBe(0o600);
+      expect(out).toMatchObject({ error: { code: 'ELOOP', syscall: 'chmod' }, leakedFds: 0 });
+    } finally {
+      closeSync(other.fd);
+    }
   });
 
   it('refuses a mode for an abstract socket, which has no file', () => {
