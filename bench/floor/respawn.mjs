@@ -13,6 +13,18 @@ try {
 export function respawn(env) {
   const envp = Object.entries(env).map(([k, v]) => `${k}=${v}`);
   const argv = [process.execPath, ...process.execArgv, ...process.argv.slice(1)];
-  // spawn(file, argv, envp, cwd, umask, stdio, fds, daemon, setsid, ids): native/spawn.cc
-  return addon.exports.spawn(process.execPath, argv, envp, null, -1, [-1, -1, -1], [], true, false, null);
+  // spawn's one argument, read by field name: native/spawn.cc
+  return addon.exports.spawn({
+    file: process.execPath,
+    argv,
+    envp,
+    cwd: null,
+    umask: -1,
+    stdio: [-1, -1, -1],
+    fds: [],
+    daemon: true,
+    setsid: false,
+    credentials: null,
+    rlimits: [],
+  });
 }
