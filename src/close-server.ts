@@ -31,7 +31,7 @@ function defaultTimeout(): number {
 // How often connections that have become idle are looked for and closed.
 const SWEEP_MS = 10;
 
-// What Node's http.Server keeps about its connections (lib/_http_server.js, Node 18 to 24):
+// What Node's http.Server keeps about its connections (lib/_http_server.js, Node 18 to 26):
 // the parser of each, "idle" meaning that no request is being received on it.
 interface ConnectionsList {
   all(): { socket: HttpSocket | null }[];

@@ -20,9 +20,9 @@ import { dropPrivilegesWith, ioUringInUse, openProcSelf, processIdentity } from 
 import type { Credentials } from './identity';
 import { PidFile, waitForRelease, type PidFileAcquire } from './pidfile';
 import { setNoNewPrivileges, setChildSubreaper } from './prctl';
-import { getrlimit, setrlimit, type Rlimit } from './rlimit';
+import { getrlimit, resolveRlimit, setrlimit, type Rlimit } from './rlimit';
 import { openSafeFile, UnsafeFileError } from './safe-open';
-import { chroot as chrootTo, dup2, getpgid, pipe } from './session';
+import { chroot as chrootTo, dup2, getpgid, insideRoot, pipe } from './session';
 import { listenTcp, listenUnix, unixSocketState } from './socket';
 import { reap, spawnDaemon, type ExitStatus } from './spawn';
 import { logEvent, setEventLogName } from './event-log';
@@ -318,8 +318,7 @@ function resolveLimits(plan: Plan): Record<string, Rlimit> {
   const out: Record<string, Rlimit> = {};
   for (const [name, limit] of plan.rlimits) {
     const current = getrlimit(name);
-    const hard = limit.hard ?? current.hard;
-    const soft = limit.soft ?? Math.min(current.soft, hard);
+    const { soft, hard } = resolveRlimit(name, limit, `rlimits.${name}`);
     if (hard > current.hard && process.geteuid?.() !== 0) {
       throw rlimitError(name, new SystemError(-osConstants.errno.EPERM, 'setrlimit', { target: name }), { soft, hard }, current);
     }
@@ -384,14 +383,6 @@ function checkDirectories(plan: Plan): void {
 async function acquirePidFile(plan: Plan, res: Resources, interruptedBy: () => NodeJS.Signals | null = () => null): Promise<void> {
   if (plan.pidFile === undefined) return;
   const path = plan.pidFile;
-  const refused = (found: string) => {
-    if (found === 'a symbolic link') return new StartError(`PID file '${path}' is a symbolic link (pidFile); give the real path, links are never followed`);
-    if (found.startsWith('a regular file with')) {
-      return new StartError(`PID file '${path}' is ${found} (pidFile); hard links are never written through; remove the other links or choose another path`);
-    }
-    if (found.startsWith('a file that holds')) return new StartError(`PID file '${path}' is ${found} (pidFile); it is left as it is: remove it or choose another path`);
-    return new StartError(`PID file '${path}' is not a regular file (pidFile); remove it or choose another path`);
-  };
   let lst;
   try {
     lst = lstatSync(path);
@@ -399,8 +390,7 @@ async function acquirePidFile(plan: Plan, res: Resources, interruptedBy: () => N
     lst = undefined;
   }
   // Told apart before open(2): opening a device, even to refuse it, can have effects.
-  if (lst?.isSymbolicLink()) throw refused('a symbolic link');
-  if (lst !== undefined && !lst.isFile()) throw refused('not a regular file');
+  if (lst !== undefined && !lst.isFile()) throw unsafeFile('PID file', 'pidFile', UnsafeFileError.of(path, lst));
   // The holder writes its daemon's pid right after it forks; until then the file is empty.
   // Wait for the pid while the lock stays held (a loaded machine may take seconds); if the
   // holder gives up meanwhile, the lock is free and we try again.
@@ -410,9 +400,9 @@ async function acquirePidFile(plan: Plan, res: Resources, interruptedBy: () => N
     try {
       result = PidFile.acquire(path);
     } catch (err) {
-      if (err instanceof UnsafeFileError) throw refused(err.found);
+      if (err instanceof UnsafeFileError) throw unsafeFile('PID file', 'pidFile', err);
       const code = (err as NodeJS.ErrnoException).code;
-      if (code === 'ELOOP') throw refused('a symbolic link');
+      if (code === 'ELOOP') throw unsafeFile('PID file', 'pidFile', new UnsafeFileError(path, 'a symbolic link', 'symlink'));
       const hint =
         code === 'ENOENT'
           ? 'its directory does not exist; create it or choose another path'
@@ -442,6 +432,17 @@ async function acquirePidFile(plan: Plan, res: Resources, interruptedBy: () => N
   }
 }
 
+/** One line for a PID or log file that is refused, naming the option and the fix. */
+function unsafeFile(what: 'PID file' | 'log file', option: string, err: UnsafeFileError): StartError {
+  const fix = {
+    symlink: 'links are never followed; give the real path',
+    hardlink: 'hard links are never written through; remove the other links or choose another path',
+    content: 'it is left as it is: remove it or choose another path',
+    type: what === 'log file' ? 'give a regular file or a character device such as /dev/null' : 'remove it or choose another path',
+  }[err.kind];
+  return new StartError(`${what} '${err.path}' is ${err.found} (${option}); ${fix}`);
+}
+
 /**
  * Opens the log files (appending; created 0640), refusing links, FIFOs and anything but a
  * regular file with one link or a character device such as /dev/null. A file this start
@@ -456,15 +457,7 @@ function openLogs(plan: Plan, res: Resources): [number | undefined, number | und
     try {
       file = openSafeFile(path, fsConstants.O_WRONLY | fsConstants.O_APPEND, { mode: 0o640, devices: true, exclusive: true });
     } catch (err) {
-      if (err instanceof UnsafeFileError) {
-        const fix =
-          err.found === 'a symbolic link'
-            ? 'links are never followed; give the real path'
-            : err.found.startsWith('a regular file with')
-              ? 'hard links are never written through; remove the other links or choose another path'
-              : 'give a regular file or a character device such as /dev/null';
-        throw new StartError(`log file '${path}' is ${err.found} (${option}); ${fix}`);
-      }
+      if (err instanceof UnsafeFileError) throw unsafeFile('log file', option, err);
       const code = (err as NodeJS.ErrnoException).code;
       const hint = code === 'ENOENT' ? 'its directory does not exist; create it' : 'check the path and its permissions';
       throw new StartError(`cannot open log file (${option}): ${describeError(err)}; ${hint}`);
@@ -533,7 +526,7 @@ function bindListeners(plan: Plan, res: Resources): Listener[] {
  */
 function removeSocketFiles(files: SocketFile[], chrootDir?: string): void {
   for (const file of files) {
-    const path = chrootDir === undefined ? file.path : file.path.startsWith(`${chrootDir}/`) ? file.path.slice(chrootDir.length) : null;
+    const path = chrootDir === undefined ? file.path : insideRoot(file.path, chrootDir);
     if (path === null) continue;
     try {
       const st = lstatSync(path, { bigint: true });
@@ -751,11 +744,11 @@ async function runInForeground(plan: Plan): Promise<Daemon> {
     }
     listeners = activated.length > 0 ? activated : bindListeners(plan, res);
     // In this process, after everything that needs no limit: there is no fork to set them in.
-    for (const [name, limit] of plan.rlimits) {
+    for (const [name, limit] of Object.entries(resolveLimits(plan))) {
       try {
         setrlimit(name, limit);
       } catch (err) {
-        throw rlimitError(name, err, { soft: limit.soft ?? 0, hard: limit.hard ?? getrlimit(name).hard });
+        throw rlimitError(name, err, limit);
       }
     }
     enterRootAndDrop(plan, res.pidFile);
@@ -806,7 +799,7 @@ function enterRootAndDrop(plan: Plan, pidFile: PidFile | null): void {
         throw new StartError(`cannot chroot (chroot): ${describeError(err)}`);
       }
       // The same PID file, seen from inside the new root (options checked it is inside).
-      pidFile?.relocate(pidFile.path.slice(plan.chroot.length) || '/');
+      if (pidFile !== null) pidFile.relocate(insideRoot(pidFile.path, plan.chroot)!);
     }
     try {
       process.chdir(plan.cwd);

@@ -7,7 +7,7 @@ import { closeSync, fchmodSync, fchownSync, fstatSync, unlinkSync, constants as 
 import { errorText, logEvent } from './event-log';
 import { type LogTarget, processState } from './process-state';
 import { openSafeFile, UnsafeFileError } from './safe-open';
-import { dup2 } from './session';
+import { dup2, insideRoot } from './session';
 
 // Shared with another copy of the library in this process (see process-state.ts).
 const state = processState.logFiles;
@@ -17,10 +17,7 @@ const state = processState.logFiles;
  * new root cannot be reopened (reopenLogs() says so).
  */
 export function setLogFiles(stdoutPath: string | undefined, stderrPath: string | undefined, chrootDir?: string): void {
-  const reachable = (p: string): string | null => {
-    if (chrootDir === undefined) return p;
-    return p.startsWith(`${chrootDir.replace(/\/+$/, '')}/`) ? p.slice(chrootDir.replace(/\/+$/, '').length) : null;
-  };
+  const reachable = (p: string): string | null => (chrootDir === undefined ? p : insideRoot(p, chrootDir));
   const targets: LogTarget[] = [];
   if (stdoutPath !== undefined) targets.push({ path: reachable(stdoutPath), shown: stdoutPath, fds: [1] });
   if (stderrPath !== undefined) {

@@ -1,9 +1,9 @@
 // The PID file as a lock (docs/design.md, Facts 3): whoever holds flock(LOCK_EX) on it is the
 // running instance; the number inside is only for people and scripts. Never judged by
 // kill(pid, 0), never removed by anyone who does not hold the lock.
-import { closeSync, fstatSync, fsyncSync, ftruncateSync, openSync, readSync, statSync, unlinkSync, writeSync, constants as fsConstants } from 'node:fs';
+import { closeSync, fstatSync, fsyncSync, ftruncateSync, readSync, statSync, unlinkSync, writeSync, constants as fsConstants } from 'node:fs';
 import { openLockFile, tryLock } from './flock';
-import { describeFile, isSafeFile, UnsafeFileError } from './safe-open';
+import { isSafeFile, openSafeFile, UnsafeFileError } from './safe-open';
 
 export type PidFileAcquire =
   | { acquired: true; pidFile: PidFile; stalePid: number | null; created: boolean }
@@ -44,7 +44,7 @@ export class PidFile {
       }
       try {
         const st = fstatSync(fd);
-        if (!isSafeFile(st)) throw new UnsafeFileError(path, describeFile(st));
+        if (!isSafeFile(st)) throw UnsafeFileError.of(path, st);
         if (!tryLock(fd)) {
           const pid = pidIn(readAll(fd));
           closeSync(fd);
@@ -66,7 +66,7 @@ export class PidFile {
         // Anything else is not a PID file (a file renamed onto the path, say): never
         // truncated.
         const text = st.size > 0 ? readAll(fd) : '';
-        if (st.size > 32 || !/^\d*\n?$/.test(text)) throw new UnsafeFileError(path, 'a file that holds something other than a pid');
+        if (st.size > 32 || !/^\d*\n?$/.test(text)) throw new UnsafeFileError(path, 'a file that holds something other than a pid', 'content');
         const stalePid = /^\d+\n?$/.test(text) ? Number(text.trim()) : null;
         // Emptied at once: a concurrent launcher that loses the race must not read the dead
         // pid and report it as running; it waits for ours instead.
@@ -95,12 +95,12 @@ export class PidFile {
   static read(path: string): number | null {
     let fd: number;
     try {
-      fd = openSync(path, fsConstants.O_RDONLY | fsConstants.O_NOFOLLOW | fsConstants.O_NONBLOCK);
+      fd = openSafeFile(path, fsConstants.O_RDONLY).fd;
     } catch {
       return null;
     }
     try {
-      return isSafeFile(fstatSync(fd)) ? pidIn(readAll(fd)) : null;
+      return pidIn(readAll(fd));
     } catch {
       return null;
     } finally {

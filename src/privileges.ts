@@ -232,9 +232,9 @@ interface ThreadIdentity {
 const PF_IO_WORKER = 0x10;
 
 /**
- * An io_uring worker thread (iou-wrk-*), told by the kernel's flag rather than by its name,
- * which any thread can give itself. A submission thread (iou-sqp-*) is one too, but it runs
- * as its creator and is refused before the drop (ioUringInUse).
+ * A kernel io worker: the name iou-wrk-* is what the kernel calls io_uring's, but any thread
+ * can give itself a name, so the kernel's flag decides. A submission thread (iou-sqp-*) is
+ * one too, but it runs as its creator and is refused before the drop (ioUringInUse).
  */
 function isIoWorker(proc: ProcSelf, tid: string): boolean {
   let stat: string;
@@ -246,8 +246,7 @@ function isIoWorker(proc: ProcSelf, tid: string): boolean {
   // Fields after the command name, which may hold spaces and parentheses: state is the 3rd
   // field, flags the 9th.
   const flags = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[6]);
-  const name = /\(([^]*)\)/.exec(stat)?.[1] ?? '';
-  return (flags & PF_IO_WORKER) !== 0 && name.startsWith('iou-wrk-');
+  return (flags & PF_IO_WORKER) !== 0;
 }
 
 /**
@@ -271,7 +270,7 @@ function threadIdentities(proc: ProcSelf): ThreadIdentity[] {
       if (colon > 0) fields.set(line.slice(0, colon), line.slice(colon + 1).trim());
     }
     const name = fields.get('Name') ?? '?';
-    if (isIoWorker(proc, tid)) continue;
+    if (name.startsWith('iou-wrk-') && isIoWorker(proc, tid)) continue;
     const numbers = (key: string) => (fields.get(key) ?? '').split(/\s+/).filter(Boolean).map(Number);
     out.push({ tid: Number(tid), name, uids: numbers('Uid'), gids: numbers('Gid'), groups: numbers('Groups') });
   }

@@ -12,14 +12,23 @@ import { closeSync, fstatSync, openSync, constants as fsConstants, type Stats } 
 import { native } from './binding';
 import { callNative } from './errors';
 
+/** Why a file was refused: a symbolic link, more than one link, its type, or its content. */
+export type UnsafeKind = 'symlink' | 'hardlink' | 'type' | 'content';
+
 export class UnsafeFileError extends Error {
   readonly code = 'ERR_UNSAFE_FILE';
   constructor(
     readonly path: string,
     /** What the path is: 'a symbolic link', 'a FIFO', 'a regular file with 2 links', ... */
     readonly found: string,
+    readonly kind: UnsafeKind,
   ) {
     super(`'${path}' is ${found}`);
+  }
+
+  /** The refusal of a file whose fstat(2) is `st`. */
+  static of(path: string, st: Stats): UnsafeFileError {
+    return new UnsafeFileError(path, describeFile(st), st.isFile() ? 'hardlink' : st.isSymbolicLink() ? 'symlink' : 'type');
   }
 }
 
@@ -63,9 +72,9 @@ export function openSafeFile(path: string, flags: number, options: { mode?: numb
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code;
       // Only a symbolic link gives ELOOP under O_NOFOLLOW (or a loop of them, which is one too).
-      if (code === 'ELOOP') throw new UnsafeFileError(path, 'a symbolic link');
+      if (code === 'ELOOP') throw new UnsafeFileError(path, 'a symbolic link', 'symlink');
       // Opening a FIFO for writing with no reader fails at once under O_NONBLOCK.
-      if (code === 'ENXIO') throw new UnsafeFileError(path, 'a FIFO, a socket or a device with nothing behind it');
+      if (code === 'ENXIO') throw new UnsafeFileError(path, 'a FIFO, a socket or a device with nothing behind it', 'type');
       throw err;
     }
   };
@@ -80,7 +89,7 @@ export function openSafeFile(path: string, flags: number, options: { mode?: numb
   }
   try {
     const stat = fstatSync(fd);
-    if (!isSafeFile(stat, devices)) throw new UnsafeFileError(path, describeFile(stat));
+    if (!isSafeFile(stat, devices)) throw UnsafeFileError.of(path, stat);
     if (stat.isCharacterDevice()) callNative(() => native.setNonBlocking(fd, false));
     return { fd, stat, created };
   } catch (err) {

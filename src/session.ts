@@ -32,6 +32,15 @@ export function chroot(path: string): void {
   process.chdir('/');
 }
 
+/**
+ * Internal: `path` as a process chrooted to `root` sees it, or null when it is outside the
+ * new root and cannot be reached from there.
+ */
+export function insideRoot(path: string, root: string): string | null {
+  const prefix = root.replace(/\/+$/, '');
+  return path.startsWith(`${prefix}/`) ? path.slice(prefix.length) : null;
+}
+
 /** dup2(2): makes `newFd` refer to what `oldFd` refers to (e.g. stdout onto a log file). */
 export function dup2(oldFd: number, newFd: number): void {
   validateInteger(oldFd, 'oldFd', 0, 2 ** 31 - 1);

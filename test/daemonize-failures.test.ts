@@ -66,7 +66,7 @@ describe('the environment refuses: exit 1, nothing left', () => {
     const pidFile = fresh('link.pid');
     symlinkSync(target, pidFile);
     const r = await launch({ name: 'app', pidFile });
-    expect([r.code, r.stderr]).toEqual([1, `app: PID file '${pidFile}' is a symbolic link (pidFile); give the real path, links are never followed\n`]);
+    expect([r.code, r.stderr]).toEqual([1, `app: PID file '${pidFile}' is a symbolic link (pidFile); links are never followed; give the real path\n`]);
     expect(existsSync(target)).toBe(false);
     expect(ourChildren()).toEqual([]);
   });
@@ -75,7 +75,7 @@ describe('the environment refuses: exit 1, nothing left', () => {
     const pidFile = fresh('dir.pid');
     mkdirSync(pidFile);
     const r = await launch({ name: 'app', pidFile });
-    expect([r.code, r.stderr]).toEqual([1, `app: PID file '${pidFile}' is not a regular file (pidFile); remove it or choose another path\n`]);
+    expect([r.code, r.stderr]).toEqual([1, `app: PID file '${pidFile}' is a directory (pidFile); remove it or choose another path\n`]);
     expect(statSync(pidFile).isDirectory()).toBe(true);
   });
 
@@ -83,7 +83,7 @@ describe('the environment refuses: exit 1, nothing left', () => {
     const pidFile = fresh('fifo.pid');
     execFileSync('mkfifo', [pidFile]);
     const r = await launch({ name: 'app', pidFile });
-    expect([r.code, r.stderr]).toEqual([1, `app: PID file '${pidFile}' is not a regular file (pidFile); remove it or choose another path\n`]);
+    expect([r.code, r.stderr]).toEqual([1, `app: PID file '${pidFile}' is a FIFO (pidFile); remove it or choose another path\n`]);
     expect(ourChildren()).toEqual([]);
   });
 
