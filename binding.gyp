@@ -10,7 +10,8 @@
         "native/identity.cc",
         "native/socket.cc",
         "native/process.cc",
-        "native/dirfd.cc"
+        "native/dirfd.cc",
+        "native/poll.cc"
       ],
       "include_dirs": [
         "<!(node -p \"require('node-addon-api').include_dir\")"
@@ -40,7 +41,8 @@
           "type": "none",
           "sources!": [
             "native/binding.cc", "native/spawn.cc", "native/flock.cc", "native/rlimit.cc",
-            "native/identity.cc", "native/socket.cc", "native/process.cc", "native/dirfd.cc"
+            "native/identity.cc", "native/socket.cc", "native/process.cc", "native/dirfd.cc",
+            "native/poll.cc"
           ]
         } ]
       ]

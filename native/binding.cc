@@ -9,6 +9,7 @@ static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   dk::InitSocket(env, exports);
   dk::InitProcess(env, exports);
   dk::InitDirfd(env, exports);
+  dk::InitPoll(env, exports);
   return exports;
 }
 

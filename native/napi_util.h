@@ -174,6 +174,7 @@ void InitIdentity(Napi::Env env, Napi::Object exports);
 void InitSocket(Napi::Env env, Napi::Object exports);
 void InitProcess(Napi::Env env, Napi::Object exports);
 void InitDirfd(Napi::Env env, Napi::Object exports);
+void InitPoll(Napi::Env env, Napi::Object exports);
 
 }  // namespace dk
 

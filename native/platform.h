@@ -56,6 +56,14 @@ int GetParentDeathSignal(int* sig);
 int SetNoNewPrivs();
 int GetNoNewPrivs(int* on);
 
+// Asks the kernel to attach the sender's credentials to each datagram received on fd
+// (SO_PASSCRED); -1 with errno ENOSYS where it cannot.
+int EnableSenderCredentials(int fd);
+
+// recvmsg(2) of one datagram without blocking; *pid is the sender's pid where the kernel
+// attached it, else left alone. Returns the size, or -1 with errno.
+ssize_t RecvWithSender(int fd, char* buf, size_t len, pid_t* pid);
+
 // Abstract AF_UNIX names exist only on Linux.
 bool HasAbstractSockets();
 

@@ -110,4 +110,11 @@ int GetNoNewPrivs(int*) { return -ENOSYS; }
 
 bool HasAbstractSockets() { return false; }
 
+int EnableSenderCredentials(int) {
+  errno = ENOSYS;
+  return -1;
+}
+
+ssize_t RecvWithSender(int fd, char* buf, size_t len, pid_t*) { return recv(fd, buf, len, MSG_DONTWAIT); }
+
 }  // namespace dk

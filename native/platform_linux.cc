@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
+#include <string.h>
 #include <grp.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
@@ -145,5 +146,34 @@ int GetNoNewPrivs(int* on) {
 }
 
 bool HasAbstractSockets() { return true; }
+
+int EnableSenderCredentials(int fd) {
+  int on = 1;
+  return setsockopt(fd, SOL_SOCKET, SO_PASSCRED, &on, sizeof on);
+}
+
+ssize_t RecvWithSender(int fd, char* buf, size_t len, pid_t* pid) {
+  struct iovec iov = {buf, len};
+  union {
+    struct cmsghdr align;
+    char space[CMSG_SPACE(sizeof(struct ucred))];
+  } control;
+  struct msghdr msg;
+  memset(&msg, 0, sizeof msg);
+  msg.msg_iov = &iov;
+  msg.msg_iovlen = 1;
+  msg.msg_control = control.space;
+  msg.msg_controllen = sizeof control.space;
+  ssize_t n = recvmsg(fd, &msg, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
+  if (n < 0) return n;
+  for (struct cmsghdr* c = CMSG_FIRSTHDR(&msg); c != nullptr; c = CMSG_NXTHDR(&msg, c)) {
+    if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_CREDENTIALS && c->cmsg_len == CMSG_LEN(sizeof(struct ucred))) {
+      struct ucred cred;
+      memcpy(&cred, CMSG_DATA(c), sizeof cred);
+      *pid = cred.pid;
+    }
+  }
+  return n;
+}
 
 }  // namespace dk

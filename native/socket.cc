@@ -255,7 +255,8 @@ Napi::Value SendDatagram(const Napi::CallbackInfo& info) {
 }
 
 // bindDatagram(name, abstract) -> fd: a non-blocking receiver, e.g. a NOTIFY_SOCKET for a
-// supervisor or a test.
+// supervisor or a test. Where the kernel can say who sent each datagram (SO_PASSCRED on
+// Linux), it is asked to, as systemd's notify socket does.
 Napi::Value BindDatagram(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (!ArgsOk(info, 2)) return env.Undefined();
@@ -277,6 +278,8 @@ Napi::Value BindDatagram(const Napi::CallbackInfo& info) {
   int flags = fcntl(fd, F_GETFL);
   if (flags < 0 || fcntl(fd, F_SETFL, flags | O_NONBLOCK) < 0) {
     step = "fcntl";
+  } else if (EnableSenderCredentials(fd) < 0 && errno != ENOSYS) {
+    step = "setsockopt";
   } else if (bind(fd, (struct sockaddr*)&addr, len) < 0) {
     step = "bind";
   }
@@ -288,22 +291,27 @@ Napi::Value BindDatagram(const Napi::CallbackInfo& info) {
   return Napi::Number::New(env, fd);
 }
 
-// recvDatagram(fd) -> Buffer | null (nothing waiting). Never blocks.
+// recvDatagram(fd) -> { data: Buffer, pid } | null (nothing waiting). pid is the sender's
+// as the kernel saw it, or -1 where it does not say. Never blocks.
 Napi::Value RecvDatagram(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (!ArgsOk(info, 1)) return env.Undefined();
   int fd = info[0].ToNumber().Int32Value();
   char buf[65536];
+  pid_t pid = -1;
   ssize_t n;
   do {
-    n = recv(fd, buf, sizeof buf, MSG_DONTWAIT);
+    n = RecvWithSender(fd, buf, sizeof buf, &pid);
   } while (n < 0 && errno == EINTR);
   if (n < 0) {
     if (errno == EAGAIN || errno == EWOULDBLOCK) return env.Null();
-    ThrowErrno(env, errno, "recv");
+    ThrowErrno(env, errno, "recvmsg");
     return env.Undefined();
   }
-  return Napi::Buffer<char>::Copy(env, buf, (size_t)n);
+  Napi::Object out = Napi::Object::New(env);
+  out.Set("data", Napi::Buffer<char>::Copy(env, buf, (size_t)n));
+  out.Set("pid", Napi::Number::New(env, pid));
+  return out;
 }
 
 }  // namespace

@@ -40,13 +40,15 @@ enum Step : int32_t {
   kStepCloseRange,
   kStepSigprocmask,
   kStepExecve,
+  kStepVerify,
+  kStepPrctl,
   kStepCount
 };
 
 const char* const kStepNames[kStepCount] = {
     "pid",       "fork",      "setsid",    "fcntl",       "open",        "dup2",
     "chdir",     "setrlimit", "setgroups", "setresgid",   "setresuid",   "close_range",
-    "sigprocmask", "execve",
+    "sigprocmask", "execve",    "verify",    "prctl",
 };
 
 struct Record {
@@ -83,9 +85,29 @@ struct Spec {
   gid_t gid;
   const gid_t* groups;
   size_t ngroups;
+  bool no_new_privs;  // PR_SET_NO_NEW_PRIVS after the ids (Linux)
+  char* listen_pid;   // "LISTEN_PID=" + room for the digits, in envp; nullptr: none
   int cloexec_from;  // first descriptor above every target; scratch copies go at or above it
   int fd_limit;      // bound for the close-on-exec loop where close_range(2) is missing
 };
+
+// "LISTEN_PID=" and 20 digits: the service's own pid, known only after the last fork.
+constexpr size_t kListenPidPrefix = sizeof "LISTEN_PID=" - 1;
+constexpr size_t kListenPidSize = kListenPidPrefix + 21;
+
+// Decimal digits of pid after the prefix, with no allocation (async-signal-safe).
+void FillListenPid(char* out, pid_t pid) {
+  char digits[21];
+  int n = 0;
+  unsigned long v = (unsigned long)pid;
+  do {
+    digits[n++] = (char)('0' + v % 10);
+    v /= 10;
+  } while (v > 0);
+  char* p = out + kListenPidPrefix;
+  while (n > 0) *p++ = digits[--n];
+  *p = '\0';
+}
 
 void WriteRecord(int fd, int32_t step, int32_t value, int32_t index = -1) {
   Record r = {step, value, index};
@@ -171,7 +193,22 @@ void WriteRecord(int fd, int32_t step, int32_t value, int32_t index = -1) {
     if (r < 0) Fail(errfd, kStepSetresgid, -r);
     r = SetResUid(s->uid, s->uid, s->uid);
     if (r < 0) Fail(errfd, kStepSetresuid, -r);
+    // The drop is checked, not assumed: every id is the one asked for, and a process that is
+    // no longer root cannot become root again (getuid(2) and friends are signal-safe).
+    if (getuid() != s->uid || geteuid() != s->uid || getgid() != s->gid || getegid() != s->gid) {
+      Fail(errfd, kStepVerify, EPERM);
+    }
+    if (s->uid != 0 && setuid(0) == 0) Fail(errfd, kStepVerify, EPERM);
   }
+
+  if (s->no_new_privs) {
+    r = SetNoNewPrivs();
+    if (r < 0) Fail(errfd, kStepPrctl, -r);
+  }
+
+  // As systemd does for socket activation (sd_listen_fds(3)): the variable names the process
+  // the descriptors are for, which only this process knows now.
+  if (s->listen_pid != nullptr) FillListenPid(s->listen_pid, getpid());
 
   sigset_t empty;
   sigemptyset(&empty);
@@ -279,8 +316,10 @@ std::vector<char*> CStrings(std::vector<std::string>& strings) {
 rlim_t LimitValue(double d) { return isinf(d) ? RLIM_INFINITY : (rlim_t)d; }
 
 // spawn({ file, argv, envp, cwd: string|null, umask: -1|mode, stdio: [3], fds: [],
-//         daemon, setsid, credentials: null|{ uid, gid, groups }, rlimits: [[id, soft, hard]] })
+//         daemon, setsid, credentials: null|{ uid, gid, groups }, rlimits: [[id, soft, hard]],
+//         noNewPrivileges, setListenPid })
 //   -> pid
+// setListenPid adds LISTEN_PID=<the new program's pid> to its environment.
 // stdio entries and fds are descriptors, -1 for /dev/null; fds[i] lands at 3 + i. Every
 // field is validated in TypeScript (src/spawn.ts); here a wrong type only throws.
 Napi::Value SpawnJs(const Napi::CallbackInfo& info) {
@@ -298,6 +337,8 @@ Napi::Value SpawnJs(const Napi::CallbackInfo& info) {
   std::vector<int64_t> fds = in.IntArray("fds");
   bool daemon = in.Bool("daemon");
   bool new_session = in.Bool("setsid");
+  bool no_new_privs = in.Bool("noNewPrivileges");
+  bool listen_pid = in.Bool("setListenPid");
 
   Spec s;
   memset(&s, 0, sizeof s);
@@ -323,6 +364,8 @@ Napi::Value SpawnJs(const Napi::CallbackInfo& info) {
 
   std::vector<char*> argv = CStrings(argv_s);
   std::vector<char*> envp = CStrings(envp_s);
+  char listen_pid_buf[kListenPidSize] = "LISTEN_PID=";
+  if (listen_pid) envp.insert(envp.end() - 1, listen_pid_buf);
   std::vector<FdMove> moves;
   for (size_t i = 0; i < 3; i++) moves.push_back({i < stdio.size() ? (int)stdio[i] : -1, (int)i, -1});
   for (size_t i = 0; i < fds.size(); i++) moves.push_back({(int)fds[i], (int)(3 + i), -1});
@@ -340,6 +383,8 @@ Napi::Value SpawnJs(const Napi::CallbackInfo& info) {
   s.new_session = new_session;
   s.groups = groups.data();
   s.ngroups = groups.size();
+  s.no_new_privs = no_new_privs;
+  s.listen_pid = listen_pid ? listen_pid_buf : nullptr;
 
   s.cloexec_from = 3 + (int)fds.size();
   struct rlimit lim;

@@ -35,6 +35,15 @@ export function bindDatagram(address: string): number {
 
 /** The next waiting datagram, or null when there is none. Never blocks. */
 export function receiveDatagram(fd: number): Buffer | null {
+  return receiveDatagramFrom(fd)?.data ?? null;
+}
+
+/**
+ * The next waiting datagram with its sender's pid, as the kernel saw it (Linux; null
+ * elsewhere), or null when there is none. Never blocks.
+ */
+export function receiveDatagramFrom(fd: number): { data: Buffer; pid: number | null } | null {
   validateFd(fd, 'fd');
-  return callNative(() => native.recvDatagram(fd));
+  const got = callNative(() => native.recvDatagram(fd));
+  return got === null ? null : { data: got.data, pid: got.pid > 0 ? got.pid : null };
 }

@@ -30,6 +30,10 @@ export interface NativeSpawnSpec {
   credentials: { uid: number; gid: number; groups: number[] } | null;
   /** [resource id, soft, hard], applied in order before the credentials; Infinity: unlimited. */
   rlimits: [number, number, number][];
+  /** PR_SET_NO_NEW_PRIVS in the child, after the credentials (Linux). */
+  noNewPrivileges: boolean;
+  /** Adds LISTEN_PID=<the new program's own pid> to envp (sd_listen_fds(3)). */
+  setListenPid: boolean;
 }
 
 export interface NativeUser {
@@ -94,7 +98,8 @@ export interface NativeBinding {
   getsockname(fd: number): NativeSockName;
   sendDatagram(name: string, abstract: boolean, data: Buffer): void;
   bindDatagram(name: string, abstract: boolean): number;
-  recvDatagram(fd: number): Buffer | null;
+  /** pid: the sender's, where the kernel says (Linux, SO_PASSCRED); else -1. */
+  recvDatagram(fd: number): { data: Buffer; pid: number } | null;
   hasAbstractSockets: boolean;
 
   // process.cc
@@ -110,6 +115,11 @@ export interface NativeBinding {
   getParentDeathSignal(): number;
   setNoNewPrivs(): void;
   getNoNewPrivs(): boolean;
+
+  // poll.cc
+  /** Calls back (status 0, or -errno) whenever fd is readable, until pollStop(id). */
+  pollReadable(fd: number, callback: (status: number) => void): number;
+  pollStop(id: number): void;
 
   // dirfd.cc
   openDirectory(path: string): number;

@@ -40,13 +40,24 @@ export interface SpawnOptions {
    * `{ nofile: 4096, core: 0, as: { soft: 2 ** 30 } }`, as for setrlimit().
    */
   rlimits?: Readonly<Record<string, number | Partial<Rlimit>>>;
+  /**
+   * Run as this user: setgroups, setresgid, setresuid in the child after the limits, then
+   * checked (every id is the one asked for, and root cannot be regained) before execve.
+   */
+  credentials?: { uid: number; gid: number; groups: readonly number[] };
+  /** PR_SET_NO_NEW_PRIVS in the child before execve (Linux). */
+  noNewPrivileges?: boolean;
+  /**
+   * Socket activation as systemd does it: LISTEN_PID=<the new program's own pid> is added to
+   * its environment by the child itself (any LISTEN_PID in `env` is replaced). Give
+   * LISTEN_FDS (and LISTEN_FDNAMES) in `env` with the sockets in `fds`.
+   */
+  listenPid?: boolean;
 }
 
 export interface ChildSpawnOptions extends SpawnOptions {
   /** Start a new session (the child becomes a session and process group leader). */
   setsid?: boolean;
-  /** Run as this user: setgroups, setresgid, setresuid before execve. All three required. */
-  credentials?: { uid: number; gid: number; groups: readonly number[] };
 }
 
 export interface ExitStatus {
@@ -56,7 +67,7 @@ export interface ExitStatus {
   signal: NodeJS.Signals | null;
 }
 
-interface Prepared extends Omit<NativeSpawnSpec, 'daemon' | 'setsid' | 'credentials'> {
+interface Prepared extends Omit<NativeSpawnSpec, 'daemon' | 'setsid'> {
   /** The names of `rlimits`, in the same order. */
   rlimitNames: string[];
 }
@@ -68,7 +79,7 @@ interface Prepared extends Omit<NativeSpawnSpec, 'daemon' | 'setsid' | 'credenti
  */
 export function spawnDaemon(file: string, options: SpawnOptions = {}): number {
   const p = prepare(file, options);
-  return run(p, true, false, null);
+  return run(p, true, false);
 }
 
 /**
@@ -78,17 +89,7 @@ export function spawnDaemon(file: string, options: SpawnOptions = {}): number {
 export function spawnChild(file: string, options: ChildSpawnOptions = {}): number {
   const p = prepare(file, options);
   const setsid = options.setsid === undefined ? false : validateBoolean(options.setsid, 'options.setsid');
-  let credentials: NativeSpawnSpec['credentials'] = null;
-  if (options.credentials !== undefined) {
-    const c = validateObject(options.credentials, 'options.credentials');
-    if (!Array.isArray(c.groups)) throw invalidType('options.credentials.groups', 'an array of group ids', c.groups);
-    credentials = {
-      uid: validateId(c.uid, 'options.credentials.uid'),
-      gid: validateId(c.gid, 'options.credentials.gid'),
-      groups: c.groups.map((g, i) => validateId(g, `options.credentials.groups[${i}]`)),
-    };
-  }
-  return run(p, false, setsid, credentials);
+  return run(p, false, setsid);
 }
 
 /**
@@ -112,16 +113,17 @@ function signalName(signal: number): NodeJS.Signals {
   return `SIG${signal}` as NodeJS.Signals;
 }
 
-function run(p: Prepared, daemon: boolean, setsid: boolean, credentials: NativeSpawnSpec['credentials']): number {
+function run(p: Prepared, daemon: boolean, setsid: boolean): number {
   const { rlimitNames: names, ...spec } = p;
   return callNative(
-    () => native.spawn({ ...spec, daemon, setsid, credentials }),
+    () => native.spawn({ ...spec, daemon, setsid }),
     ({ syscall, fd, index }) => {
       if (fd !== undefined) return { target: `${optionOf(p, fd)} (fd ${fd})`, props: { fd } };
       if (syscall === 'setrlimit' && index !== undefined) return { target: names[index], props: { resource: names[index] } };
       if (syscall === 'execve') return { path: p.file };
       if (syscall === 'chdir' && p.cwd !== null) return { path: p.cwd };
       if (syscall === 'open') return { path: '/dev/null' };
+      if (syscall === 'verify') return { target: `uid ${p.credentials?.uid} gid ${p.credentials?.gid}` };
       return {};
     },
   );
@@ -143,9 +145,10 @@ function prepare(file: string, options: SpawnOptions): Prepared {
   const argv0 = options.argv0 === undefined ? file : validateString(options.argv0, 'options.argv0');
 
   const env = options.env === undefined ? process.env : validateObject(options.env, 'options.env');
+  const setListenPid = options.listenPid === undefined ? false : validateBoolean(options.listenPid, 'options.listenPid');
   const envp: string[] = [];
   for (const [key, value] of Object.entries(env)) {
-    if (value === undefined) continue;
+    if (value === undefined || (setListenPid && key === 'LISTEN_PID')) continue;
     if (key === '' || key.includes('=') || key.includes('\0')) {
       throw invalidValue('options.env', key, 'has a variable name that is empty or contains "=" or a null byte');
     }
@@ -176,7 +179,22 @@ function prepare(file: string, options: SpawnOptions): Prepared {
     }
   }
 
+  let credentials: NativeSpawnSpec['credentials'] = null;
+  if (options.credentials !== undefined) {
+    const c = validateObject(options.credentials, 'options.credentials');
+    if (!Array.isArray(c.groups)) throw invalidType('options.credentials.groups', 'an array of group ids', c.groups);
+    credentials = {
+      uid: validateId(c.uid, 'options.credentials.uid'),
+      gid: validateId(c.gid, 'options.credentials.gid'),
+      groups: c.groups.map((g, i) => validateId(g, `options.credentials.groups[${i}]`)),
+    };
+  }
+  const noNewPrivileges = options.noNewPrivileges === undefined ? false : validateBoolean(options.noNewPrivileges, 'options.noNewPrivileges');
+
   return {
+    credentials,
+    noNewPrivileges,
+    setListenPid,
     file: resolveExecutable(file, typeof env.PATH === 'string' ? env.PATH : undefined, cwd),
     argv: [argv0, ...args],
     envp,
