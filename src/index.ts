@@ -22,8 +22,10 @@ export {
   setNoNewPrivileges,
   hasNoNewPrivileges,
 } from './prctl';
-export { daemonize, DaemonizeError, DAEMON_MARKER } from './daemonize';
-export type { Daemon, Listener, DaemonizeOptions } from './daemonize';
+export { daemonize } from './start/daemonize';
+export { DaemonizeError } from './daemonize-errors';
+export type { DaemonizeOptions } from './daemonize-options';
+export type { Daemon, Listener } from './start/service';
 export { PidFile } from './pidfile';
 export { pipe, chroot, dup2 } from './session';
 export { onShutdown, requestShutdown, configureShutdown } from './shutdown';

@@ -159,13 +159,16 @@ describe('more refusals, before anything is started', () => {
   it('pidFile outside chroot (exit 2)', () =>
     fails({ pidFile: fresh('outside.pid'), chroot: join(tmp(), 'jail') }, 2, `pidFile must be inside chroot ('${join(tmp(), 'jail')}') so the daemon can still remove it after the chroot`));
 
-  it('options that differ between launcher and daemon are refused (exit 1)', async () => {
+  // Resolved once, by the launcher, and handed to the service: options that would come out
+  // differently in the daemon (here, its own pid) do not matter, and nothing is looked up twice.
+  it('options are resolved once: the daemon runs with what the launcher resolved', async () => {
     const pidFile = fresh('vary.pid');
-    await fails(
-      { pidFile, env: { BORN: '$PID' } },
-      1,
-      "app: failed to start: the daemon resolved daemonize()'s options differently from its launcher; options must not depend on the pid, the time, randomness or the marker",
-    );
+    const r = await launch({ name: 'app', pidFile, env: { BORN: '$PID' } });
+    expect(r.code).toBe(0);
+    const environ = readFileSync(`/proc/${r.pid}/environ`, 'utf8').split('\0');
+    const born = environ.find((e) => e.startsWith('BORN='));
+    expect(born).toMatch(/^BORN=\d+$/);
+    expect(born).not.toBe(`BORN=${r.pid}`);
   });
 });
 

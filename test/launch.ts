@@ -14,13 +14,22 @@ export interface Launch {
 }
 
 export function launch(options: object, behavior = 'serve', spawnOptions: SpawnOptions = {}, execArgv: string[] = []): Promise<Launch> {
-  return launchFixture('daemon.mjs', [JSON.stringify(options), behavior], spawnOptions, execArgv);
+  // A service with a user runs as that user from its first line: it must be able to read its
+  // own script, wherever the checkout is.
+  const runsAs = 'user' in options && !('chroot' in options) ? { asNobody: true } : {};
+  return launchFixture('daemon.mjs', [JSON.stringify(options), behavior], spawnOptions, execArgv, runsAs);
 }
 
 /** Runs a fixture the way a user starts a program, and resolves when that process exits. */
-export function launchFixture(name: string, args: string[], spawnOptions: SpawnOptions = {}, execArgv: string[] = []): Promise<Launch> {
+export function launchFixture(
+  name: string,
+  args: string[],
+  spawnOptions: SpawnOptions = {},
+  execArgv: string[] = [],
+  { asNobody = false } = {},
+): Promise<Launch> {
   return new Promise((resolve, reject) => {
-    const path = spawnOptions.uid !== undefined && spawnOptions.uid !== 0 ? fixtureAsNobody(name) : fixture(name);
+    const path = asNobody || (spawnOptions.uid !== undefined && spawnOptions.uid !== 0) ? fixtureAsNobody(name) : fixture(name);
     const child = spawn(process.execPath, [...execArgv, path, ...args], {
       stdio: ['ignore', 'pipe', 'pipe'],
       ...spawnOptions,

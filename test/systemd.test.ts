@@ -227,7 +227,7 @@ describe('socket activation', () => {
     await waitFor('the activation socket', () => err.includes('Listening on'));
     // The first connection starts the program (exec: the same pid), which answers on fd 3.
     expect(await getText(port, '/')).toBe(`gen 0 pid ${child.pid}\n`);
-    expect(JSON.parse(await getText(port, '/listeners'))).toEqual([{ fd: 3, name: 'web' }]);
+    expect(JSON.parse(await getText(port, '/listeners'))).toEqual([{ fd: 3, name: 'web', host: '127.0.0.1', port }]);
     expect(JSON.parse(await getText(port, '/env'))).toEqual([]);
     expect(procStat(child.pid!).ppid).toBe(process.pid);
     // Close-on-exec (O_CLOEXEC, 02000000 in fdinfo's octal flags): children do not inherit it.

@@ -1,0 +1,305 @@
+// The launcher: one start of one program as a service, as a list of steps (docs/design.md,
+// "The start"): check → lock → logs → bind → capture → notify → spawn → wait. daemonize()
+// runs it with this very program as the command; the daemonkit command with any program.
+// It speaks systemd's protocol to the service and nothing else: sockets as LISTEN_FDS from
+// fd 3 with LISTEN_PID, readiness as READY=1 on NOTIFY_SOCKET (or the program's exit).
+import { closeSync } from 'node:fs';
+import { StartError, describeError } from '../daemonize-errors';
+import type { Plan } from '../daemonize-options';
+import type { PidFile } from '../pidfile';
+import { setChildSubreaper } from '../prctl';
+import type { Rlimit } from '../rlimit';
+import { getsid } from '../session';
+import { spawnDaemon } from '../spawn';
+import { checkCanDrop, checkDirectories, checkReexecutable } from './checks';
+import { ChildWatch } from './child-watch';
+import { SERVICE_ENV, type ServicePlan } from './handoff';
+import { limitsHint, resolveLimits, rlimitError } from './limits';
+import { bindListeners, unbind, type Bound } from './listeners';
+import { lockPidFile } from './lock';
+import { NotifySocket } from './notify-socket';
+import { closeLogs, logTail, openLogs, OutputCapture, type LogFiles } from './output';
+import { runSteps, type Step } from './steps';
+
+export interface Command {
+  file: string;
+  args: readonly string[];
+  argv0?: string;
+  /** The environment before the plan's env and the protocol's variables are added. */
+  env: Readonly<Record<string, string | undefined>>;
+  /** Ready when it says READY=1 on NOTIFY_SOCKET, or as soon as execve succeeded. */
+  ready: 'notify' | 'exec';
+  /** This program under daemonize(): the plan travels with it (DAEMONKIT_SERVICE). */
+  service?: boolean;
+}
+
+export type LaunchResult = { ok: true; pid: number } | { ok: false; error: unknown; tail: string };
+
+interface Context {
+  plan: Plan;
+  command: Command;
+  signalled: NodeJS.Signals | null;
+  interrupted: Promise<NodeJS.Signals>;
+  rlimits: Record<string, Rlimit>;
+  pidFile: PidFile | null;
+  logs: LogFiles;
+  bound: Bound;
+  capture: OutputCapture | null;
+  notify: NotifySocket | null;
+  child: ChildWatch | null;
+  mainPid: number | null;
+  lastStatus: string | null;
+}
+
+/** Whether the service drops privileges itself: only after a chroot, which needs root. */
+const serviceDrops = (plan: Plan) => plan.credentials !== undefined && plan.chroot !== undefined;
+
+const steps: Step<Context>[] = [
+  {
+    // The lock first: when another instance runs, that is the answer, whatever else is wrong.
+    name: 'lock',
+    async run(ctx) {
+      const pidFile = await lockPidFile(ctx.plan, () => ctx.signalled);
+      ctx.pidFile = pidFile;
+      return { release: () => pidFile?.close(), undo: () => pidFile?.remove() };
+    },
+  },
+  {
+    name: 'check',
+    run(ctx) {
+      if (ctx.command.service) checkReexecutable();
+      else if (ctx.plan.chroot !== undefined) throw new StartError('chroot applies to daemonize() only: a program is started outside of any new root; remove it');
+      checkDirectories(ctx.plan);
+      checkCanDrop(ctx.plan, false);
+      ctx.rlimits = resolveLimits(ctx.plan);
+    },
+  },
+  {
+    name: 'logs',
+    run(ctx) {
+      ctx.logs = openLogs(ctx.plan);
+      return { release: () => closeLogs(ctx.logs) };
+    },
+  },
+  {
+    name: 'bind',
+    run(ctx) {
+      const bound = bindListeners(ctx.plan);
+      ctx.bound = bound;
+      return { release: () => bound.fds.forEach((fd) => closeQuietly(fd)), undo: () => unbind(bound) };
+    },
+  },
+  {
+    // Output before ready is never lost: without a log file, daemonize()'s service writes to
+    // us until it is ready (docs/design.md, "Output").
+    name: 'capture',
+    run(ctx) {
+      if (!ctx.command.service || ctx.logs.stdout !== undefined || ctx.logs.stderr !== undefined) return;
+      const capture = new OutputCapture();
+      ctx.capture = capture;
+      return { release: () => capture.close(), undo: () => capture.drain() };
+    },
+  },
+  {
+    name: 'notify',
+    run(ctx) {
+      if (ctx.command.ready !== 'notify') return;
+      const notify = NotifySocket.open(ctx.plan.credentials);
+      ctx.notify = notify;
+      return { release: () => notify.close() };
+    },
+  },
+  {
+    name: 'spawn',
+    run(ctx) {
+      spawnService(ctx);
+      const child = ctx.child!;
+      return { release: () => child.stop(), undo: () => child.kill() };
+    },
+  },
+  {
+    name: 'wait',
+    async run(ctx) {
+      if (ctx.command.ready === 'notify') await waitForReady(ctx);
+    },
+  },
+];
+
+/** Runs the start; never exits the process. */
+export async function launch(plan: Plan, command: Command): Promise<LaunchResult> {
+  const ctx = { plan, command, signalled: null, capture: null, notify: null, child: null, mainPid: null, lastStatus: null } as unknown as Context;
+  // Before anything is created: a signal during the start is handled once the step in
+  // progress is done, by undoing it all, instead of killing us half-way.
+  const handlers: [NodeJS.Signals, () => void][] = [];
+  ctx.interrupted = new Promise((resolve) => {
+    for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
+      const on = () => {
+        ctx.signalled ??= signal;
+        resolve(signal);
+      };
+      handlers.push([signal, on]);
+      process.once(signal, on);
+    }
+  });
+  try {
+    const outcome = await runSteps(steps, ctx);
+    if (outcome.ok) return { ok: true, pid: ctx.mainPid ?? ctx.child!.pid };
+    return { ok: false, error: outcome.error, tail: ctx.capture?.tail() ?? (ctx.logs ? logTail(plan, ctx.logs.sizes) : '') };
+  } finally {
+    for (const [signal, on] of handlers) process.removeListener(signal, on);
+  }
+}
+
+function spawnService(ctx: Context): void {
+  const { plan, command, bound, notify } = ctx;
+  const dropHere = plan.credentials !== undefined && !serviceDrops(plan);
+  const fds = [...bound.fds];
+  const lockFd = ctx.pidFile === null ? null : 3 + fds.length;
+  if (ctx.pidFile !== null) fds.push(ctx.pidFile.fd);
+  const env: Record<string, string | undefined> = { ...command.env, ...plan.env };
+  for (const k of ['LISTEN_PID', 'LISTEN_FDS', 'LISTEN_FDNAMES', 'NOTIFY_SOCKET', SERVICE_ENV]) delete env[k];
+  // A service that starts as root and drops would have libuv set up io_uring rings with
+  // root's credentials, which they keep after the drop (CVE-2024-22017).
+  if (plan.credentials !== undefined) delete env.UV_USE_IO_URING;
+  const handsOver = bound.fds.length > 0 || command.service === true;
+  if (handsOver) {
+    env.LISTEN_FDS = String(bound.fds.length);
+    env.LISTEN_FDNAMES = bound.fds.map((_, i) => `listen${i}`).join(':');
+  }
+  if (notify !== null) env.NOTIFY_SOCKET = notify.address;
+  if (command.service) {
+    const nofile = ctx.rlimits.nofile;
+    const handoff: ServicePlan = {
+      name: plan.name,
+      pidFile: plan.pidFile ?? null,
+      lockFd,
+      socketFiles: bound.socketFiles,
+      stdoutPath: plan.stdoutPath,
+      stderrPath: plan.stderrPath,
+      capturedOutput: ctx.capture !== null,
+      chroot: plan.chroot,
+      cwd: plan.cwd,
+      user: plan.credentials?.user,
+      drop: serviceDrops(plan) ? { ...plan.credentials!, noNewPrivileges: plan.noNewPrivileges } : undefined,
+      nofile: nofile !== undefined && nofile.soft !== nofile.hard ? nofile : undefined,
+      shutdownTimeout: plan.shutdownTimeout,
+      errorExitCode: plan.errorExitCode,
+    };
+    env[SERVICE_ENV] = JSON.stringify(handoff);
+  }
+  // The service becomes our child once the middle process exits, so we learn how it ended
+  // (Linux; elsewhere we see only that it is gone).
+  try {
+    setChildSubreaper(true);
+  } catch {
+    // not Linux
+  }
+  const output = ctx.logs.stdout === undefined && ctx.logs.stderr === undefined ? ctx.capture?.writeFd : undefined;
+  let pid: number;
+  try {
+    pid = spawnDaemon(command.file, {
+      args: command.args,
+      argv0: command.argv0,
+      env,
+      // daemonize()'s program enters its cwd itself: its own relative paths (node -r ./x)
+      // are the launcher's until it runs.
+      cwd: command.service ? undefined : plan.cwd,
+      umask: plan.umask,
+      stdout: ctx.logs.stdout ?? output,
+      stderr: ctx.logs.stderr ?? output,
+      fds,
+      rlimits: ctx.rlimits,
+      credentials: dropHere ? plan.credentials : undefined,
+      noNewPrivileges: plan.noNewPrivileges && !serviceDrops(plan),
+      listenPid: handsOver,
+    });
+  } catch (err) {
+    throw spawnError(plan, err, ctx.rlimits);
+  } finally {
+    ctx.capture?.closeWriteEnd();
+  }
+  ctx.child = new ChildWatch(pid);
+  try {
+    // Written here, once: a concurrent launcher names this pid in "already running", and the
+    // service never writes it (it may not be root, nor have room under rlimits.fsize).
+    ctx.pidFile?.write(pid);
+  } catch (err) {
+    throw new StartError(`failed to start: cannot write the PID file: ${describeError(err)}`);
+  }
+}
+
+function spawnError(plan: Plan, err: unknown, rlimits: Record<string, Rlimit>): StartError {
+  const { syscall, resource } = err as { syscall?: string; resource?: unknown };
+  if (syscall === 'setrlimit' && typeof resource === 'string') return rlimitError(resource, err, rlimits[resource]);
+  if (syscall !== undefined && ['setgroups', 'setresgid', 'setresuid', 'verify'].includes(syscall)) {
+    return new StartError(`cannot drop privileges to ${plan.credentials?.user} (user): ${describeError(err)}`);
+  }
+  return new StartError(`cannot start the daemon: ${describeError(err)}`);
+}
+
+/** Until READY=1, the program's exit, the ready timeout or a signal; throws unless ready. */
+async function waitForReady(ctx: Context): Promise<void> {
+  const { plan, child, notify } = ctx;
+  const pid = child!.pid;
+  const ours = (sender: number | null) => {
+    if (sender === null || sender === pid || sender === ctx.mainPid) return true;
+    try {
+      // A helper of the service (systemd-notify from its shell script) is in its session.
+      return getsid(sender) === getsid(pid);
+    } catch {
+      return false;
+    }
+  };
+  type Outcome = 'ready' | 'exited' | 'timeout' | NodeJS.Signals;
+  let ready = false;
+  let deadline = Date.now() + plan.readyTimeout;
+  let timer: NodeJS.Timeout | undefined;
+  let outcome: Outcome;
+  try {
+    outcome = await new Promise<Outcome>((resolve) => {
+      const arm = () => {
+        timer = setTimeout(() => (Date.now() >= deadline ? resolve('timeout') : arm()), Math.max(1, deadline - Date.now()));
+      };
+      arm();
+      notify!.listen(ours, (n) => {
+        if (n.status !== undefined) ctx.lastStatus = n.status;
+        if (n.mainPid !== undefined) ctx.mainPid = n.mainPid;
+        // As systemd: "extend the timeout to now + this", never shorten it.
+        if (n.extendTimeoutUsec !== undefined) deadline = Math.max(deadline, Date.now() + n.extendTimeoutUsec / 1000);
+        if (n.ready) ready = true;
+        if (ready) resolve('ready');
+      });
+      void child!.wait(2 ** 31 - 1).then(() => resolve('exited'));
+      void ctx.interrupted.then((signal) => resolve(signal));
+    });
+    // What it said before it ended counts: READY=1 may still be queued behind its exit.
+    if (outcome === 'exited') notify!.readPending();
+  } finally {
+    clearTimeout(timer);
+    notify!.close();
+  }
+  if (outcome === 'ready' || ready) return;
+  if (outcome === 'timeout') {
+    throw new StartError(`did not report ready within ${plan.readyTimeout} ms (readyTimeout); stopped it (pid ${pid})${limitsHint(plan)}${said(ctx)}`);
+  }
+  if (outcome !== 'exited') throw new StartError(`interrupted by ${outcome} before it was ready; stopped it (pid ${pid})`);
+  if (ctx.lastStatus !== null) throw new StartError(`failed to start: ${ctx.lastStatus}`);
+  const status = child!.status;
+  throw new StartError(
+    (status === null
+      ? `exited before it was ready (pid ${pid})`
+      : status.signal !== null
+        ? `was killed by ${status.signal} before it was ready (pid ${pid})`
+        : `exited with code ${status.code} before it was ready (pid ${pid})`) + limitsHint(plan),
+  );
+}
+
+const said = (ctx: Context) => (ctx.lastStatus === null ? '' : `; its last status: ${ctx.lastStatus}`);
+
+function closeQuietly(fd: number): void {
+  try {
+    closeSync(fd);
+  } catch {
+    // already closed
+  }
+}

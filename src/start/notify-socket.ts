@@ -1,0 +1,108 @@
+// The launcher's end of systemd's readiness protocol (sd_notify(3)): a private datagram
+// socket given to the service as NOTIFY_SOCKET, read on the event loop (uv_poll), never on a
+// timer or the threadpool. On Linux it is an abstract socket (nothing to clean up, reachable
+// after a chroot or a drop) and each datagram carries its sender's pid (SO_PASSCRED), so
+// only the service's own processes are listened to, as systemd's NotifyAccess= does.
+import { chmodSync, chownSync, closeSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { native } from '../binding';
+import { bindDatagram, receiveDatagramFrom } from '../datagram';
+
+/** What a service said, by sd_notify(3)'s names. */
+export interface Notification {
+  ready: boolean;
+  stopping: boolean;
+  status?: string;
+  errno?: number;
+  mainPid?: number;
+  /** EXTEND_TIMEOUT_USEC: the service asks for this much more time, from now. */
+  extendTimeoutUsec?: number;
+}
+
+export function parseNotification(text: string): Notification {
+  const n: Notification = { ready: false, stopping: false };
+  for (const line of text.split('\n')) {
+    const eq = line.indexOf('=');
+    if (eq <= 0) continue;
+    const key = line.slice(0, eq);
+    const value = line.slice(eq + 1);
+    const count = /^\d+$/.test(value) ? Number(value) : NaN;
+    if (key === 'READY' && value === '1') n.ready = true;
+    else if (key === 'STOPPING' && value === '1') n.stopping = true;
+    else if (key === 'STATUS') n.status = value;
+    else if (key === 'ERRNO' && Number.isSafeInteger(count)) n.errno = count;
+    else if (key === 'MAINPID' && count > 0 && count < 2 ** 31) n.mainPid = count;
+    else if (key === 'EXTEND_TIMEOUT_USEC' && Number.isSafeInteger(count)) n.extendTimeoutUsec = count;
+  }
+  return n;
+}
+
+export class NotifySocket {
+  private watch: number | null = null;
+  private accept: (pid: number | null) => boolean = () => false;
+  private on: (n: Notification) => void = () => {};
+
+  private constructor(
+    /** The value of NOTIFY_SOCKET. */
+    readonly address: string,
+    private readonly fd: number,
+    private readonly dir: string | null,
+  ) {}
+
+  /** A fresh socket; `owner` (the service user) may send to a path socket. */
+  static open(owner?: { uid: number; gid: number }): NotifySocket {
+    if (native.hasAbstractSockets) {
+      const address = `@daemonkit/notify/${process.pid}/${process.hrtime.bigint().toString(36)}`;
+      return new NotifySocket(address, bindDatagram(address), null);
+    }
+    // Elsewhere a path, in a directory nobody else can list: 0711 lets the service reach a
+    // name it was given without finding others.
+    const dir = mkdtempSync(join(tmpdir(), 'daemonkit-notify-'));
+    try {
+      chmodSync(dir, 0o711);
+      const address = join(dir, 'notify');
+      const fd = bindDatagram(address);
+      if (owner !== undefined) chownSync(address, owner.uid, owner.gid);
+      return new NotifySocket(address, fd, dir);
+    } catch (err) {
+      rmSync(dir, { recursive: true, force: true });
+      throw err;
+    }
+  }
+
+  /**
+   * Calls `on` for each datagram from a sender `accept` takes (the sender's pid, or null where
+   * the kernel does not say), until close().
+   */
+  listen(accept: (pid: number | null) => boolean, on: (n: Notification) => void): void {
+    this.accept = accept;
+    this.on = on;
+    this.watch = native.pollReadable(this.fd, () => this.readPending());
+  }
+
+  /** Takes every datagram waiting now, without waiting for the event loop to say so. */
+  readPending(): void {
+    for (;;) {
+      let got;
+      try {
+        got = receiveDatagramFrom(this.fd);
+      } catch {
+        return;
+      }
+      if (got === null) return;
+      if (this.accept(got.pid)) this.on(parseNotification(got.data.toString('utf8')));
+    }
+  }
+
+  close(): void {
+    if (this.watch !== null) native.pollStop(this.watch);
+    this.watch = null;
+    try {
+      closeSync(this.fd);
+    } catch {
+      // already closed
+    }
+    if (this.dir !== null) rmSync(this.dir, { recursive: true, force: true });
+  }
+}
