@@ -218,6 +218,15 @@ describe('the daemon fails before ready(): exit 1, the reason, the log, nothing 
     expect(readFileSync(logFile, 'utf8').split('\n').filter(Boolean).every((l) => /^\S+Z app\[\d+\]: /.test(l) || /^umask /.test(l))).toBe(true);
   });
 
+  // Output before ready is never lost: with no log file it went to the launcher, which shows
+  // the end of it (and nothing of it stays in the daemon's stdout once ready).
+  it('throws with no logFile: the thrown message is on the terminal', async () => {
+    const r = await fails({ pidFile: fresh('throw-nolog.pid') }, 1, /^app: exited with code 1 before it was ready \(pid \d+\)$/, 'throw');
+    expect(r.stderr).toContain('last lines of its output:');
+    expect(r.stderr).toMatch(/  \| \S+Z app\[\d+\]: (uncaught exception|unhandled rejection) before ready: Error: database unreachable at startup/);
+    expect(r.stderr.split('\n').filter((l) => l.startsWith('  | ')).length).toBeLessThanOrEqual(20);
+  });
+
   it('calls daemon.fail()', async () => {
     await fails({ pidFile: fresh('fail.pid') }, 1, 'failed to start: config invalid: no port given', 'fail');
   });

@@ -4,7 +4,7 @@ import { chmodSync, closeSync, existsSync, mkdirSync, openSync, readdirSync, rea
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { bindDatagram, getsid, listenTcp, openLockFile, receiveDatagram, tryLock } from '../src/index';
-import { fixture, fixtureAsNobody, idGroups, ourChildren, procStat, procStatus, rootIt, useProcessControl, useTmpDir, waitFor, httpGet } from './helpers';
+import { fdTarget, fixture, fixtureAsNobody, idGroups, ourChildren, procStat, procStatus, rootIt, useProcessControl, useTmpDir, waitFor, httpGet } from './helpers';
 import { launch } from './launch';
 
 const pc = useProcessControl();
@@ -90,6 +90,24 @@ describe('the daemon daemonize() starts', () => {
     expect(await httpGet(l.port)).toBe(`${r.pid} ${process.getuid!()}\n`);
     expect(readFileSync(pidFile, 'utf8')).toBe(`${r.pid}\n`);
     expect(locked(pidFile)).toBe(true);
+  });
+
+  // systemd's protocol, and nothing else, between launcher and service (docs/design.md).
+  it('starts with LISTEN_FDS, LISTEN_PID (its own pid), LISTEN_FDNAMES and NOTIFY_SOCKET, not the old marker', async () => {
+    const pidFile = fresh('env.pid');
+    const r = await started({ pidFile, listen: [{ host: '127.0.0.1', port: 0 }, { path: fresh('env.sock') }] });
+    // /proc/PID/environ is the environment execve(2) gave it, whatever it deleted since.
+    const initial = Object.fromEntries(
+      readFileSync(`/proc/${r.pid}/environ`, 'utf8').split('\0').filter(Boolean).map((e) => [e.slice(0, e.indexOf('=')), e.slice(e.indexOf('=') + 1)]),
+    );
+    expect(initial).toMatchObject({ LISTEN_FDS: '2', LISTEN_PID: String(r.pid), LISTEN_FDNAMES: 'listen0:listen1' });
+    expect(initial.NOTIFY_SOCKET).toMatch(/^@daemonkit\/notify\//);
+    expect(initial).not.toHaveProperty('DAEMONKIT_DAEMON');
+    expect(JSON.parse(initial.DAEMONKIT_SERVICE)).toMatchObject({ name: 'daemon', pidFile, lockFd: 5 });
+    // Sockets at 3 and 4, the lock at 5: inherited, then made close-on-exec by the service.
+    expect(fdTarget(r.pid!, 3)).toMatch(/^socket:/);
+    expect(fdTarget(r.pid!, 4)).toMatch(/^socket:/);
+    expect(fdTarget(r.pid!, 5)).toBe(pidFile);
   });
 
   it('removes the PID file when it exits cleanly (SIGTERM)', async () => {

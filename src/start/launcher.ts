@@ -33,7 +33,8 @@ export interface Command {
   service?: boolean;
 }
 
-export type LaunchResult = { ok: true; pid: number } | { ok: false; error: unknown; tail: string };
+/** A failed start names the step it failed at, and what the program wrote before it did. */
+export type LaunchResult = { ok: true; pid: number } | { ok: false; step: string; error: unknown; tail: string };
 
 interface Context {
   plan: Plan;
@@ -144,7 +145,7 @@ export async function launch(plan: Plan, command: Command): Promise<LaunchResult
   try {
     const outcome = await runSteps(steps, ctx);
     if (outcome.ok) return { ok: true, pid: ctx.mainPid ?? ctx.child!.pid };
-    return { ok: false, error: outcome.error, tail: ctx.capture?.tail() ?? (ctx.logs ? logTail(plan, ctx.logs.sizes) : '') };
+    return { ok: false, step: outcome.step, error: outcome.error, tail: ctx.capture?.tail() ?? (ctx.logs ? logTail(plan, ctx.logs.sizes) : '') };
   } finally {
     for (const [signal, on] of handlers) process.removeListener(signal, on);
   }

@@ -1,0 +1,166 @@
+// The launcher started from its API, in this process, with programs that are not daemonkit:
+// systemd's protocol is all a service needs, and a start that fails at any step leaves
+// nothing behind (no process, no PID file, no socket file, no descriptor of ours).
+import { execFileSync } from 'node:child_process';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { connect } from 'node:net';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { listenTcp, PidFile } from '../src/index';
+import { resolveOptions, type DaemonizeOptions } from '../src/daemonize-options';
+import { launch, type Command, type LaunchResult } from '../src/start/launcher';
+import { fixture, fixtureAsNobody, isRoot, openFds, ourChildren, procStatus, rootIt, useProcessControl, useTmpDir, waitFor } from './helpers';
+
+const pc = useProcessControl();
+const tmp = useTmpDir();
+let n = 0;
+const fresh = (name: string) => join(tmp(), `${++n}-${name}`);
+
+const start = (options: DaemonizeOptions, command: Partial<Command> & { file: string }): Promise<LaunchResult> =>
+  launch(resolveOptions(options, options.name ?? 'svc'), { args: [], env: process.env, ready: 'notify', ...command });
+
+const answer = (port: number) =>
+  new Promise<string>((resolve, reject) => {
+    let text = '';
+    connect(port, '127.0.0.1')
+      .on('data', (d) => (text += d))
+      .on('end', () => resolve(text))
+      .on('error', reject);
+  });
+
+describe('a program that speaks only systemd\'s protocol', () => {
+  it('gets its socket as fd 3 with LISTEN_PID its own pid, says READY=1, and is reported ready', async () => {
+    const report = fresh('report.json');
+    const pidFile = fresh('py.pid');
+    // libuv opens its signal pipe with the first signal watcher of the loop, once.
+    const once = () => {};
+    process.on('SIGCHLD', once).removeListener('SIGCHLD', once);
+    const before = openFds('self');
+    const r = await start(
+      { name: 'py', pidFile, listen: [{ host: '127.0.0.1', port: 0 }] },
+      { file: 'python3', args: [fixture('notify-ready.py'), report] },
+    );
+    expect(r).toMatchObject({ ok: true });
+    const pid = pc.track((r as { pid: number }).pid);
+    const seen = JSON.parse(readFileSync(report, 'utf8'));
+    expect(seen).toMatchObject({ pid, listen_pid: String(pid), listen_fds: '1', listen_fdnames: 'listen0' });
+    expect(seen.notify_socket).toMatch(/^@daemonkit\/notify\//);
+    // The launcher kept none of its copies; the service holds the lock.
+    expect(openFds('self')).toEqual(before);
+    expect(PidFile.acquire(pidFile)).toMatchObject({ acquired: false, pid });
+    expect(readFileSync(pidFile, 'utf8')).toBe(`${pid}\n`);
+    expect(await answer(seen.port)).toBe(`hello from ${pid}\n`);
+  });
+
+  rootIt('runs as the service user from its first instruction: the child dropped before exec', async () => {
+    // The report goes to the log file the launcher opened as root; the program, the
+    // interpreter and the fixture must be reachable by nobody (not a pyenv shim under /root).
+    const logFile = fresh('nobody.log');
+    const r = await start(
+      { name: 'py', user: 'nobody', logFile, listen: [{ host: '127.0.0.1', port: 0 }] },
+      { file: '/usr/bin/python3', args: [fixtureAsNobody('notify-ready.py'), '-'], env: { ...process.env, PYTHONDONTWRITEBYTECODE: '1' } },
+    );
+    expect(r).toMatchObject({ ok: true });
+    const pid = pc.track((r as { pid: number }).pid);
+    const nobody = String(execFileSync('id', ['-u', 'nobody'], { encoding: 'utf8' }).trim());
+    expect(procStatus(pid).Uid.split(/\s+/)).toEqual([nobody, nobody, nobody, nobody]);
+    const seen = JSON.parse(readFileSync(logFile, 'utf8'));
+    expect(seen).toMatchObject({ pid, uid: Number(nobody), listen_pid: String(pid) });
+    expect(await answer(seen.port)).toBe(`hello from ${pid}\n`);
+  });
+});
+
+describe('a failure at each step undoes every step before it', () => {
+  // Every case also has a PID file, a log file and a Unix socket where the step comes after
+  // them, so each undo is seen.
+  const cases: [step: string, setup: () => { options: DaemonizeOptions; command: Partial<Command> & { file: string }; message: RegExp; code?: number }][] = [
+    ['lock', () => ({ options: { pidFile: join(tmp(), 'missing', 'x.pid') }, command: { file: 'true' }, message: /cannot open PID file/ }) ],
+    ['check', () => ({ options: { pidFile: fresh('c.pid'), cwd: fresh('nowhere') }, command: { file: 'true' }, message: /is not an existing directory/ })],
+    ['logs', () => ({ options: { pidFile: fresh('l.pid'), logFile: join(tmp(), 'missing', 'x.log') }, command: { file: 'true' }, message: /cannot open log file/ })],
+    [
+      'bind',
+      () => {
+        const busy = listenTcp({ host: '127.0.0.1', port: 0 });
+        return {
+          options: { pidFile: fresh('b.pid'), logFile: fresh('b.log'), listen: [{ path: fresh('b.sock') }, { host: '127.0.0.1', port: busy.port }] },
+          command: { file: 'true' },
+          message: /EADDRINUSE/,
+        };
+      },
+    ],
+    ['spawn', () => ({ options: { pidFile: fresh('s.pid'), logFile: fresh('s.log'), listen: [{ path: fresh('s.sock') }] }, command: { file: join(tmp(), 'no-such-program') }, message: /cannot start the daemon: ENOENT/ })],
+    [
+      'wait',
+      () => ({
+        options: { pidFile: fresh('w.pid'), logFile: fresh('w.log'), listen: [{ path: fresh('w.sock') }] },
+        command: { file: 'sh', args: ['-c', 'echo the last words; exit 3'] },
+        message: /exited with code 3 before it was ready/,
+      }),
+    ],
+    [
+      'wait',
+      () => ({
+        options: { pidFile: fresh('t.pid'), logFile: fresh('t.log'), listen: [{ path: fresh('t.sock') }], readyTimeout: 300 },
+        command: { file: 'sleep', args: ['1000'] },
+        message: /did not report ready within 300 ms/,
+      }),
+    ],
+  ];
+
+  for (const [step, setup] of cases) {
+    it(`fails at "${step}": no process, no PID file, no socket file, no descriptor left`, async () => {
+      const { options, command, message } = setup();
+      const before = openFds('self');
+      const r = await start(options, command);
+      expect(r.ok).toBe(false);
+      if (r.ok) return;
+      expect(r.step).toBe(step);
+      expect(String((r.error as Error).message)).toMatch(message);
+      expect(ourChildren()).toEqual([]);
+      if (options.pidFile !== undefined) expect(existsSync(options.pidFile)).toBe(false);
+      for (const l of options.listen ?? []) if (l.path !== undefined) expect(existsSync(l.path)).toBe(false);
+      expect(openFds('self').filter((fd) => !before.includes(fd))).toEqual([]);
+      if (step === 'wait' && command.file === 'sh') expect(r.tail).toContain('  | the last words');
+    });
+  }
+
+  it('fails at "lock" when another instance holds it: exit 3, and that instance\'s file untouched', async () => {
+    const pidFile = fresh('held.pid');
+    const held = PidFile.acquire(pidFile);
+    if (!held.acquired) throw new Error('could not take the lock');
+    held.pidFile.write(4242);
+    const r = await start({ pidFile }, { file: 'true' });
+    expect(r).toMatchObject({ ok: false, step: 'lock' });
+    expect((r as { error: { exitCode: number } }).error.exitCode).toBe(3);
+    expect(readFileSync(pidFile, 'utf8')).toBe('4242\n');
+    held.pidFile.remove();
+  });
+});
+
+describe('readiness by what the program says', () => {
+  it('waits for READY=1 sent by a helper process of the service (systemd-notify from a script)', async () => {
+    const script = fresh('notify.sh');
+    writeFileSync(script, 'python3 -c "import os,socket; a=os.environ[\'NOTIFY_SOCKET\']; a=chr(0)+a[1:] if a[0]==\'@\' else a; socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM).sendto(b\'READY=1\', a)"\nexec sleep 1000\n');
+    const r = await start({}, { file: 'sh', args: [script] });
+    expect(r).toMatchObject({ ok: true });
+    pc.track((r as { pid: number }).pid);
+  });
+
+  it('is not fooled by READY=1 from a process outside the service', async () => {
+    const r = start({ readyTimeout: 1500 }, { file: 'sleep', args: ['1000'] });
+    // Whoever can see the abstract name (it is in /proc/net/unix) may send to it.
+    const address = await waitFor('the notify socket', () => readFileSync('/proc/net/unix', 'utf8').match(/@daemonkit\/notify\/\S+/)?.[0]);
+    const { sendDatagram } = await import('../src/datagram');
+    sendDatagram(address, 'READY=1');
+    const result = await r;
+    expect(result).toMatchObject({ ok: false, step: 'wait' });
+    expect(String((result as { error: Error }).error.message)).toMatch(/did not report ready/);
+  });
+
+  it('shows the program\'s last STATUS= when it exits before ready', async () => {
+    const r = await start({}, { file: 'python3', args: ['-c', "import os,socket; a=os.environ['NOTIFY_SOCKET']; socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM).sendto(b'STATUS=cannot reach the database', chr(0)+a[1:]); raise SystemExit(4)"] });
+    expect(r).toMatchObject({ ok: false, step: 'wait' });
+    expect(String((r as { error: Error }).error.message)).toBe('failed to start: cannot reach the database');
+  });
+  void isRoot;
+});
