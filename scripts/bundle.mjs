@@ -9,9 +9,9 @@
 //
 // Why index.mjs is a second bundle (ESM) rather than a wrapper that require()s index.js: an
 // ESM program that touches CommonJS at all pays to set up Node's CommonJS loader, ~3-4 ms, and
-// a daemon pays it twice. With the addon loaded by process.dlopen (src/binding.ts), an ESM
+// a daemon pays it twice. With the addon loaded by process.dlopen (src/native/binding.ts), an ESM
 // program never needs it. A program that loads both builds (ESM itself, CommonJS through a
-// dependency) shares one lifecycle state between them (src/process-state.ts).
+// dependency) shares one lifecycle state between them (src/lifecycle/state.ts).
 import { build } from 'esbuild';
 import { createRequire, isBuiltin } from 'node:module';
 import { fileURLToPath } from 'node:url';
@@ -68,7 +68,7 @@ await build({
   outfile: `${dist}/index.mjs`,
   plugins: [builtinsWithoutFacades],
   // What src/ takes from CommonJS: __dirname for the addon, and require for node-gyp-build,
-  // which only runs when the addon is not where src/binding.ts looks first. Created on
+  // which only runs when the addon is not where src/native/binding.ts looks first. Created on
   // first use: createRequire costs ~0.5 ms that most programs never need.
   // process.getBuiltinModule: Node >= 20.16 and 22.3; older ones take createRequire's.
   banner: {

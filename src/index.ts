@@ -1,40 +1,37 @@
 // daemonkit: the system calls Node lacks for real Unix daemons, validated and explained.
 export { SystemError } from './errors';
-export { spawnDaemon, spawnChild, reap } from './spawn';
-export type { SpawnOptions, ChildSpawnOptions, ExitStatus } from './spawn';
-export { openLockFile, tryLock, unlock, setCloseOnExec, isCloseOnExec } from './flock';
-export type { OpenLockFileOptions } from './flock';
-export { getrlimit, setrlimit, rlimitNames } from './rlimit';
-export type { Rlimit } from './rlimit';
-export { lookupUser, lookupGroup, groupList, resolveCredentials, UnknownIdentityError } from './identity';
-export type { UserInfo, GroupInfo, Credentials } from './identity';
-export { dropPrivileges, processIdentity, PrivilegeDropError } from './privileges';
-export type { DropPrivilegesOptions, ProcessIdentity } from './privileges';
-export { listenTcp, listenUnix, socketAddress } from './socket';
-export type { TcpListenOptions, UnixListenOptions, TcpListener, UnixListener } from './socket';
-export { sendDatagram, bindDatagram, receiveDatagram } from './datagram';
-export { setsid, getsid, getpgid } from './session';
-export {
-  setChildSubreaper,
-  isChildSubreaper,
-  setParentDeathSignal,
-  getParentDeathSignal,
-  setNoNewPrivileges,
-  hasNoNewPrivileges,
-} from './prctl';
+export { spawnDaemon, spawnChild, reap } from './os/spawn';
+export type { SpawnOptions, ChildSpawnOptions, ExitStatus } from './os/spawn';
+export { openLockFile, tryLock, unlock } from './os/flock';
+export { setCloseOnExec, isCloseOnExec } from './os/fd';
+export type { OpenLockFileOptions } from './os/flock';
+export { getrlimit, setrlimit, rlimitNames } from './os/rlimit';
+export type { Rlimit } from './os/rlimit';
+export { lookupUser, lookupGroup, groupList, resolveCredentials, UnknownIdentityError } from './os/identity';
+export type { UserInfo, GroupInfo, Credentials } from './os/identity';
+export { dropPrivileges, processIdentity, PrivilegeDropError } from './os/privileges';
+export type { DropPrivilegesOptions, ProcessIdentity } from './os/privileges';
+export { listenTcp, listenUnix, socketAddress } from './os/socket';
+export type { TcpListenOptions, UnixListenOptions, TcpListener, UnixListener } from './os/socket';
+export { sendDatagram, bindDatagram, receiveDatagram } from './os/datagram';
+export { setsid, getsid, getpgid } from './os/session';
+export { setChildSubreaper, isChildSubreaper, setParentDeathSignal, getParentDeathSignal, setNoNewPrivileges, hasNoNewPrivileges } from './os/prctl';
 export { daemonize } from './start/daemonize';
-export { DaemonizeError } from './daemonize-errors';
-export type { DaemonizeOptions } from './daemonize-options';
+export { DaemonizeError } from './errors';
+export type { DaemonizeOptions } from './start/options';
 export type { Daemon, Listener } from './start/service';
-export { PidFile } from './pidfile';
-export { pipe, chroot, dup2 } from './session';
-export { onShutdown, requestShutdown, configureShutdown } from './shutdown';
-export type { ShutdownHook, ShutdownOptions } from './shutdown';
-export { onReload, reload } from './reload';
-export type { ReloadHook } from './reload';
-export { closeServer } from './close-server';
-export type { CloseServerOptions } from './close-server';
-export { reopenLogs } from './log-files';
-export { notify, status, listenFds, underSystemd } from './systemd';
-export type { ActivatedSocket } from './systemd';
-export { startWatchdog, stopWatchdog } from './watchdog';
+export { PidFile } from './start/pidfile';
+export { pipe, dup2 } from './os/fd';
+export { chroot } from './os/root';
+export { onShutdown, requestShutdown, configureShutdown } from './lifecycle/shutdown';
+export type { ShutdownHook } from './lifecycle/hooks';
+export type { ShutdownOptions } from './lifecycle/shutdown';
+export { onReload, reload } from './lifecycle/reload';
+export type { ReloadHook } from './lifecycle/hooks';
+export { closeServer } from './lifecycle/close-server';
+export type { CloseServerOptions } from './lifecycle/close-server';
+export { reopenLogs } from './lifecycle/log-reopen';
+export { notify, status } from './lifecycle/notify';
+export { listenFds, underSystemd } from './start/activation';
+export type { ActivatedSocket } from './start/activation';
+export { startWatchdog, stopWatchdog } from './lifecycle/watchdog';

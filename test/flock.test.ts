@@ -2,7 +2,8 @@
 import { closeSync, existsSync, mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { isCloseOnExec, openLockFile, setCloseOnExec, spawnDaemon, tryLock, unlock } from '../src/index';
+import { isCloseOnExec, setCloseOnExec } from '../src/os/fd';
+import { openLockFile, spawnDaemon, tryLock, unlock } from '../src/index';
 import { firstLine, fixture, useProcessControl, useTmpDir, waitFor } from './helpers';
 
 const pc = useProcessControl();

@@ -7,8 +7,9 @@ import { connect } from 'node:net';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { listenTcp, PidFile } from '../src/index';
-import { resolveOptions, type DaemonizeOptions } from '../src/daemonize-options';
+import { resolveOptions, type DaemonizeOptions } from '../src/start/options';
 import { launch, type Command, type LaunchResult } from '../src/start/launcher';
+import { sendDatagram } from '../src/os/datagram';
 import { fixture, fixtureAsNobody, isRoot, openFds, ourChildren, procStatus, rootIt, useProcessControl, useTmpDir, waitFor } from './helpers';
 
 const pc = useProcessControl();
@@ -150,7 +151,6 @@ describe('readiness by what the program says', () => {
     const r = start({ readyTimeout: 1500 }, { file: 'sleep', args: ['1000'] });
     // Whoever can see the abstract name (it is in /proc/net/unix) may send to it.
     const address = await waitFor('the notify socket', () => readFileSync('/proc/net/unix', 'utf8').match(/@daemonkit\/notify\/\S+/)?.[0]);
-    const { sendDatagram } = await import('../src/datagram');
     sendDatagram(address, 'READY=1');
     const result = await r;
     expect(result).toMatchObject({ ok: false, step: 'wait' });

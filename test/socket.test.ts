@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { connect, isIP, type Socket } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { bindDatagram, listenTcp, listenUnix, receiveDatagram, sendDatagram, socketAddress } from '../src/index';
-import { ipFamily, unixSocketState } from '../src/socket';
+import { ipFamily, unixSocketState } from '../src/os/socket';
 import { firstLine, fixture, straceUnavailable, useProcessControl, useTmpDir, waitFor } from './helpers';
 
 const tmp = useTmpDir();

@@ -3,7 +3,8 @@ import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { closeSync, fstatSync, openSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { getrlimit, getsid, pipe, reap, setCloseOnExec, spawnChild, spawnDaemon } from '../src/index';
+import { getrlimit, getsid, reap, spawnChild, spawnDaemon } from '../src/index';
+import { pipe, setCloseOnExec } from '../src/os/fd';
 import {
   fdTarget,
   fixture,

@@ -2,9 +2,9 @@
 // directories exist, whether the user can be become (step "check" of docs/design.md).
 import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { DaemonizeError, StartError } from '../daemonize-errors';
-import type { Plan } from '../daemonize-options';
-import { ioUringInUse } from '../privileges';
+import { DaemonizeError, StartError } from '../errors';
+import type { Plan } from './options';
+import { ioUringInUse } from '../os/privileges';
 
 /** The service is `node` re-run with the same script: a program read from stdin cannot be. */
 export function checkReexecutable(): void {

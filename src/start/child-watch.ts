@@ -2,8 +2,8 @@
 // subreaper (Linux), so the service becomes its child when the middle process exits, and
 // SIGCHLD says when to reap it; reap() takes this one pid, never another child of the
 // program. Elsewhere the service is init's child, and its end is seen by polling kill(pid, 0).
-import { getpgid } from '../session';
-import { reap, type ExitStatus } from '../spawn';
+import { getpgid } from '../os/session';
+import { reap, type ExitStatus } from '../os/spawn';
 
 export class ChildWatch {
   /** How it ended, once reaped; null while it runs (or when it was not ours to reap). */

@@ -6,12 +6,12 @@
 // (docs/design.md, "Launcher and service").
 import { openSync } from 'node:fs';
 import { basename, extname } from 'node:path';
-import { DaemonizeError, describeError } from '../daemonize-errors';
-import { resolveOptions, type DaemonizeOptions, type Plan } from '../daemonize-options';
-import { setCloseOnExec } from '../flock';
-import { PidFile } from '../pidfile';
-import { setrlimit } from '../rlimit';
-import { underSystemd } from '../systemd';
+import { DaemonizeError, describeError } from '../errors';
+import { resolveOptions, type DaemonizeOptions, type Plan } from './options';
+import { setCloseOnExec } from '../os/fd';
+import { PidFile } from './pidfile';
+import { setrlimit } from '../os/rlimit';
+import { underSystemd } from './activation';
 import { enter } from './enter';
 import { runInForeground } from './foreground';
 import { takeServicePlan, type ServicePlan } from './handoff';

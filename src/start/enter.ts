@@ -3,12 +3,12 @@
 // service the launcher started as its user does only the working directory (docs/design.md,
 // "Where each step runs").
 import { closeSync } from 'node:fs';
-import { StartError, describeError } from '../daemonize-errors';
-import type { PidFile } from '../pidfile';
-import { setNoNewPrivileges } from '../prctl';
-import type { Credentials } from '../identity';
-import { dropPrivilegesWith, openProcSelf, processIdentity } from '../privileges';
-import { chroot as chrootTo, insideRoot } from '../session';
+import { StartError, describeError } from '../errors';
+import type { PidFile } from './pidfile';
+import { setNoNewPrivileges } from '../os/prctl';
+import type { Credentials } from '../os/identity';
+import { dropPrivilegesWith, openProcSelf, processIdentity } from '../os/privileges';
+import { chroot as chrootTo, insideRoot } from '../os/root';
 
 export interface Entry {
   chroot?: string;

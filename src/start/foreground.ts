@@ -1,11 +1,11 @@
 // The start without a fork: foreground mode, and a program started by a service manager
 // (systemd, or daemonkit's command) that did not hand it a plan. The same steps as the
 // launcher's (docs/design.md, "The start"), with the child's part done in this process.
-import type { Plan } from '../daemonize-options';
-import type { PidFile } from '../pidfile';
-import { setrlimit } from '../rlimit';
-import { dup2 } from '../session';
-import { listenFds } from '../systemd';
+import type { Plan } from './options';
+import type { PidFile } from './pidfile';
+import { setrlimit } from '../os/rlimit';
+import { dup2 } from '../os/fd';
+import { listenFds } from './activation';
 import { checkCanDrop, checkDirectories } from './checks';
 import { alreadyIs, enter } from './enter';
 import { resolveLimits, rlimitError } from './limits';

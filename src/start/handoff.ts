@@ -2,7 +2,7 @@
 // plan as the launcher resolved it, so the service resolves nothing again (docs/design.md,
 // "Launcher and service"). It is honoured only together with LISTEN_PID naming this very
 // process, as sd_listen_fds(3) honours LISTEN_FDS, and removed from the environment at once.
-import type { Rlimit } from '../rlimit';
+import type { Rlimit } from '../os/rlimit';
 import type { SocketFile } from './listeners';
 
 export const SERVICE_ENV = 'DAEMONKIT_SERVICE';

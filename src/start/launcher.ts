@@ -4,22 +4,22 @@
 // It speaks systemd's protocol to the service and nothing else: sockets as LISTEN_FDS from
 // fd 3 with LISTEN_PID, readiness as READY=1 on NOTIFY_SOCKET (or the program's exit).
 import { closeSync } from 'node:fs';
-import { StartError, describeError } from '../daemonize-errors';
-import type { Plan } from '../daemonize-options';
-import type { PidFile } from '../pidfile';
-import { setChildSubreaper } from '../prctl';
-import type { Rlimit } from '../rlimit';
-import { getsid } from '../session';
-import { spawnDaemon } from '../spawn';
+import { StartError, describeError } from '../errors';
+import type { Plan } from './options';
+import type { PidFile } from './pidfile';
+import { setChildSubreaper } from '../os/prctl';
+import type { Rlimit } from '../os/rlimit';
+import { spawnDaemon } from '../os/spawn';
 import { checkCanDrop, checkDirectories, checkReexecutable } from './checks';
 import { ChildWatch } from './child-watch';
 import { SERVICE_ENV, type ServicePlan } from './handoff';
-import { limitsHint, resolveLimits, rlimitError } from './limits';
+import { resolveLimits, rlimitError } from './limits';
 import { bindListeners, unbind, type Bound } from './listeners';
 import { lockPidFile } from './lock';
 import { NotifySocket } from './notify-socket';
 import { closeLogs, logTail, openLogs, OutputCapture, type LogFiles } from './output';
 import { runSteps, type Step } from './steps';
+import { waitForReady } from './wait-ready';
 
 export interface Command {
   file: string;
@@ -48,8 +48,8 @@ interface Context {
   capture: OutputCapture | null;
   notify: NotifySocket | null;
   child: ChildWatch | null;
+  /** MAINPID= from the service, when it named another process as the main one. */
   mainPid: number | null;
-  lastStatus: string | null;
 }
 
 /** Whether the service drops privileges itself: only after a chroot, which needs root. */
@@ -121,14 +121,17 @@ const steps: Step<Context>[] = [
   {
     name: 'wait',
     async run(ctx) {
-      if (ctx.command.ready === 'notify') await waitForReady(ctx);
+      if (ctx.command.ready !== 'notify') return;
+      ctx.mainPid = await waitForReady(ctx.plan, ctx.child!, ctx.notify!, ctx.interrupted);
+      // MAINPID=: the service says another of its processes is the main one (it forked).
+      if (ctx.mainPid !== null && ctx.mainPid !== ctx.child!.pid) ctx.pidFile?.write(ctx.mainPid);
     },
   },
 ];
 
 /** Runs the start; never exits the process. */
 export async function launch(plan: Plan, command: Command): Promise<LaunchResult> {
-  const ctx = { plan, command, signalled: null, capture: null, notify: null, child: null, mainPid: null, lastStatus: null } as unknown as Context;
+  const ctx = { plan, command, signalled: null, capture: null, notify: null, child: null, mainPid: null } as unknown as Context;
   // Before anything is created: a signal during the start is handled once the step in
   // progress is done, by undoing it all, instead of killing us half-way.
   const handlers: [NodeJS.Signals, () => void][] = [];
@@ -237,65 +240,6 @@ function spawnError(plan: Plan, err: unknown, rlimits: Record<string, Rlimit>): 
   }
   return new StartError(`cannot start the daemon: ${describeError(err)}`);
 }
-
-/** Until READY=1, the program's exit, the ready timeout or a signal; throws unless ready. */
-async function waitForReady(ctx: Context): Promise<void> {
-  const { plan, child, notify } = ctx;
-  const pid = child!.pid;
-  const ours = (sender: number | null) => {
-    if (sender === null || sender === pid || sender === ctx.mainPid) return true;
-    try {
-      // A helper of the service (systemd-notify from its shell script) is in its session.
-      return getsid(sender) === getsid(pid);
-    } catch {
-      return false;
-    }
-  };
-  type Outcome = 'ready' | 'exited' | 'timeout' | NodeJS.Signals;
-  let ready = false;
-  let deadline = Date.now() + plan.readyTimeout;
-  let timer: NodeJS.Timeout | undefined;
-  let outcome: Outcome;
-  try {
-    outcome = await new Promise<Outcome>((resolve) => {
-      const arm = () => {
-        timer = setTimeout(() => (Date.now() >= deadline ? resolve('timeout') : arm()), Math.max(1, deadline - Date.now()));
-      };
-      arm();
-      notify!.listen(ours, (n) => {
-        if (n.status !== undefined) ctx.lastStatus = n.status;
-        if (n.mainPid !== undefined) ctx.mainPid = n.mainPid;
-        // As systemd: "extend the timeout to now + this", never shorten it.
-        if (n.extendTimeoutUsec !== undefined) deadline = Math.max(deadline, Date.now() + n.extendTimeoutUsec / 1000);
-        if (n.ready) ready = true;
-        if (ready) resolve('ready');
-      });
-      void child!.wait(2 ** 31 - 1).then(() => resolve('exited'));
-      void ctx.interrupted.then((signal) => resolve(signal));
-    });
-    // What it said before it ended counts: READY=1 may still be queued behind its exit.
-    if (outcome === 'exited') notify!.readPending();
-  } finally {
-    clearTimeout(timer);
-    notify!.close();
-  }
-  if (outcome === 'ready' || ready) return;
-  if (outcome === 'timeout') {
-    throw new StartError(`did not report ready within ${plan.readyTimeout} ms (readyTimeout); stopped it (pid ${pid})${limitsHint(plan)}${said(ctx)}`);
-  }
-  if (outcome !== 'exited') throw new StartError(`interrupted by ${outcome} before it was ready; stopped it (pid ${pid})`);
-  if (ctx.lastStatus !== null) throw new StartError(`failed to start: ${ctx.lastStatus}`);
-  const status = child!.status;
-  throw new StartError(
-    (status === null
-      ? `exited before it was ready (pid ${pid})`
-      : status.signal !== null
-        ? `was killed by ${status.signal} before it was ready (pid ${pid})`
-        : `exited with code ${status.code} before it was ready (pid ${pid})`) + limitsHint(plan),
-  );
-}
-
-const said = (ctx: Context) => (ctx.lastStatus === null ? '' : `; its last status: ${ctx.lastStatus}`);
 
 function closeQuietly(fd: number): void {
   try {

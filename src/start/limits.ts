@@ -2,10 +2,10 @@
 // when the kernel refuses one (the child sets them before execve, docs/design.md).
 import { readFileSync } from 'node:fs';
 import { constants as osConstants } from 'node:os';
-import { StartError, describeError } from '../daemonize-errors';
-import type { Plan } from '../daemonize-options';
+import { StartError, describeError } from '../errors';
+import type { Plan } from './options';
 import { SystemError } from '../errors';
-import { getrlimit, resolveRlimit, type Rlimit } from '../rlimit';
+import { getrlimit, resolveRlimit, type Rlimit } from '../os/rlimit';
 
 /**
  * Every limit with both values, a missing one from this process (the service inherits ours).

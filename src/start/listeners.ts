@@ -4,11 +4,11 @@
 // very file.
 import { closeSync, lstatSync, unlinkSync } from 'node:fs';
 import { constants as osConstants } from 'node:os';
-import { StartError, describeError } from '../daemonize-errors';
-import type { Plan } from '../daemonize-options';
+import { StartError, describeError } from '../errors';
+import type { Plan } from './options';
 import { SystemError } from '../errors';
-import { insideRoot } from '../session';
-import { listenTcp, listenUnix, unixSocketState } from '../socket';
+import { insideRoot } from '../os/root';
+import { listenTcp, listenUnix, unixSocketState } from '../os/socket';
 
 /** A socket file this start bound: removed on a clean exit if it is still that very file. */
 export interface SocketFile {

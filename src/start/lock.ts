@@ -1,10 +1,10 @@
 // Step "lock": the PID file is the instance lock (docs/design.md, "The PID file"), taken
 // before anything else is created, so that when another instance runs, that is the answer.
 import { fchownSync, lstatSync } from 'node:fs';
-import { DaemonizeError, StartError, describeError } from '../daemonize-errors';
-import { PidFile, type PidFileAcquire } from '../pidfile';
-import { UnsafeFileError } from '../safe-open';
-import type { Plan } from '../daemonize-options';
+import { DaemonizeError, StartError, describeError } from '../errors';
+import { PidFile, type PidFileAcquire } from './pidfile';
+import { UnsafeFileError } from '../os/safe-open';
+import type { Plan } from './options';
 import { say } from './report';
 import { unsafeFile } from './unsafe-file';
 

@@ -6,8 +6,8 @@
 import { chmodSync, chownSync, closeSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { native } from '../binding';
-import { bindDatagram, receiveDatagramFrom } from '../datagram';
+import { native } from '../native/binding';
+import { bindDatagram, receiveDatagramFrom } from '../os/datagram';
 
 /** What a service said, by sd_notify(3)'s names. */
 export interface Notification {

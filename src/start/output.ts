@@ -4,10 +4,10 @@
 // ready, then to /dev/null: the lines before a failure are never lost (docs/design.md).
 import { closeSync, fchownSync, fstatSync, readSync, constants as fsConstants } from 'node:fs';
 import { Socket } from 'node:net';
-import { StartError, describeError } from '../daemonize-errors';
-import type { Plan } from '../daemonize-options';
-import { openSafeFile, UnsafeFileError } from '../safe-open';
-import { pipe } from '../session';
+import { StartError, describeError } from '../errors';
+import type { Plan } from './options';
+import { openSafeFile, UnsafeFileError } from '../os/safe-open';
+import { pipe } from '../os/fd';
 import { unsafeFile } from './unsafe-file';
 
 export interface LogFiles {

@@ -1,7 +1,7 @@
 // How a start speaks to the person who ran it: one line on the terminal and an exit code
 // (0 started, 1 failed to start, 2 invalid options, 3 already running).
 import { writeSync } from 'node:fs';
-import { DaemonizeError, describeError } from '../daemonize-errors';
+import { DaemonizeError, describeError } from '../errors';
 
 /** Names and paths with a control character are shown escaped, never printed as they are. */
 export const printable = (text: string) => !/[\x00-\x1f\x7f]/.test(text);

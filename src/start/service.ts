@@ -3,19 +3,20 @@
 // service"): sockets from LISTEN_FDS, readiness as READY=1 on NOTIFY_SOCKET, then the
 // lifecycle (signals, hooks, log reopening, the PID file released last).
 import { closeSync } from 'node:fs';
-import { describeError } from '../daemonize-errors';
-import { logEvent, setEventLogName } from '../event-log';
-import { handleLogReopenSignal, setLogFiles } from '../log-files';
-import type { PidFile } from '../pidfile';
-import { handleReloadSignal } from '../reload';
-import { dup2 } from '../session';
-import { atFinalExit, configureShutdown, handleErrorsBeforeReady, handleFatalErrors, handleShutdownSignals } from '../shutdown';
-import { socketAddress } from '../socket';
-import { listenFds, notify } from '../systemd';
-import { startWatchdog } from '../watchdog';
+import { describeError } from '../errors';
+import { logEvent, setEventLogName } from '../lifecycle/event-log';
+import { handleLogReopenSignal, setLogFiles } from '../lifecycle/log-reopen';
+import type { PidFile } from './pidfile';
+import { handleReloadSignal } from '../lifecycle/reload';
+import { dup2 } from '../os/fd';
+import { atFinalExit, configureShutdown, handleErrorsBeforeReady, handleFatalErrors, handleShutdownSignals } from '../lifecycle/shutdown';
+import { socketAddress } from '../os/socket';
+import { listenFds } from './activation';
+import { notify } from '../lifecycle/notify';
+import { startWatchdog } from '../lifecycle/watchdog';
 import { removeSocketFiles, type SocketFile } from './listeners';
 import { exitWith, say } from './report';
-import { StartError } from '../daemonize-errors';
+import { StartError } from '../errors';
 
 export interface Listener {
   /** Listening socket descriptor: `server.listen(listener)` accepts this object. */

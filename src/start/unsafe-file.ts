@@ -1,6 +1,6 @@
 // One line for a PID or log file that is refused, naming the option and the fix.
-import { StartError } from '../daemonize-errors';
-import type { UnsafeFileError } from '../safe-open';
+import { StartError } from '../errors';
+import type { UnsafeFileError } from '../os/safe-open';
 
 export function unsafeFile(what: 'PID file' | 'log file', option: string, err: UnsafeFileError): StartError {
   const fix = {

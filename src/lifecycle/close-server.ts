@@ -9,9 +9,9 @@
 // (res.finished) while its body is still queued for a slow reader, cutting it short.
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { Server as NetServer, type Socket } from 'node:net';
-import { invalidType } from './errors';
+import { invalidType } from '../errors';
 import { shutdownTimeLeft } from './shutdown';
-import { validateInteger, validateObject } from './validate';
+import { validateInteger, validateObject } from '../os/validate';
 
 export interface CloseServerOptions {
   /**

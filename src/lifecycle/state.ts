@@ -7,8 +7,8 @@
 // separate state instead of misreading each other's. Being global, the state also outlives a
 // test runner's module reset (jest.resetModules(), vi.resetModules()), like the signal
 // handlers it guards do.
-import type { ReloadHook } from './reload';
-import type { ShutdownHook } from './shutdown';
+import type { ReloadHook } from './hooks';
+import type { ShutdownHook } from './hooks';
 
 const KEY = Symbol.for('daemonkit.process-state.v2');
 

@@ -4,13 +4,13 @@
 // A hook that fails is logged and ends this reload: the daemon keeps serving with what it
 // had (a hook should only swap in new state once it has fully built it).
 import { errorText, logEvent } from './event-log';
-import { processState } from './process-state';
-import { addHook, isStopping, setReloadInProgress } from './shutdown';
-import { monotonicMs, monotonicUsec, tellSystemd } from './systemd';
+import { processState } from './state';
+import { addHook, type ReloadHook } from './hooks';
+import { isStopping, setReloadInProgress } from './shutdown';
+import { monotonicMs, monotonicUsec } from './clock';
+import { tellSystemd } from './notify';
 
-export type ReloadHook = () => unknown;
-
-// Shared with another copy of the library in this process (see process-state.ts).
+// Shared with another copy of the library in this process (see state.ts).
 const state = processState.reload;
 
 /** Registers a reload hook and starts handling SIGHUP. Returns a function that unregisters it. */

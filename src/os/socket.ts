@@ -3,8 +3,8 @@
 // net.Server#listen({ fd }).
 import { lstatSync } from 'node:fs';
 import { SocketAddress } from 'node:net';
-import { native } from './binding';
-import { callNative, invalidType, invalidValue, SystemError } from './errors';
+import { native } from '../native/binding';
+import { callNative, invalidType, invalidValue, SystemError } from '../errors';
 import { validateBoolean, validateInteger, validateNonEmptyString, validateObject } from './validate';
 
 export interface TcpListenOptions {

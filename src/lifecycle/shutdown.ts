@@ -3,12 +3,11 @@
 // A hook that hangs past the deadline, or a second signal, ends the process at once with a
 // non-zero code. The PID file is released last, just before exit.
 import { errorText, logEvent } from './event-log';
-import { invalidType } from './errors';
-import { processState } from './process-state';
-import { monotonicMs, tellSystemd } from './systemd';
-import { validateInteger, validateString } from './validate';
-
-export type ShutdownHook = (reason: string) => unknown;
+import { addHook, type ShutdownHook } from './hooks';
+import { processState } from './state';
+import { monotonicMs } from './clock';
+import { tellSystemd } from './notify';
+import { validateInteger, validateString } from '../os/validate';
 
 export interface ShutdownOptions {
   /** Milliseconds for all hooks together (default 10 000). */
@@ -17,27 +16,13 @@ export interface ShutdownOptions {
   errorExitCode?: number;
 }
 
-// Shared with another copy of the library in this process (see process-state.ts).
+// Shared with another copy of the library in this process (see state.ts).
 const state = processState.shutdown;
 
 /** Sets the deadline and the exit code for uncaught errors (daemonize() passes its options). */
 export function configureShutdown(options: ShutdownOptions): void {
   if (options.timeout !== undefined) state.timeoutMs = validateInteger(options.timeout, 'timeout', 1, 2 ** 31 - 1);
   if (options.errorExitCode !== undefined) state.errorExitCode = validateInteger(options.errorExitCode, 'errorExitCode', 1, 255);
-}
-
-/**
- * Internal (shutdown and reload hooks): validates and appends a named hook; returns the
- * function that removes it. Unnamed hooks are named after the function, or by position.
- */
-export function addHook<F extends (...args: never[]) => unknown>(list: { fn: F; name: string }[], fn: F, name: unknown): () => void {
-  if (typeof fn !== 'function') throw invalidType('fn', 'a function', fn);
-  const hook = { fn, name: name !== undefined ? validateString(name, 'name') : fn.name || `#${list.length + 1}` };
-  list.push(hook);
-  return () => {
-    const i = list.indexOf(hook);
-    if (i >= 0) list.splice(i, 1);
-  };
 }
 
 /**

@@ -2,10 +2,10 @@
 // this process, send WATCHDOG=1 at half the interval. The keep-alive comes from a plain
 // event-loop timer on purpose: if the loop stalls (a busy loop, a deadlock in a native call),
 // the pings stop and systemd restarts the service, which is the point of a watchdog.
-import { processState } from './process-state';
-import { tellSystemd } from './systemd';
+import { processState } from './state';
+import { tellSystemd } from './notify';
 
-// Shared with another copy of the library in this process (see process-state.ts).
+// Shared with another copy of the library in this process (see state.ts).
 const state = processState.watchdog;
 
 // Half the interval, as sd_watchdog_enabled(3) advises. setInterval takes at most 2^31-1 ms

@@ -1,5 +1,5 @@
 // Argument checks shared by the wrappers: each names the argument it rejects.
-import { invalidType, invalidValue, outOfRange } from './errors';
+import { invalidType, invalidValue, outOfRange } from '../errors';
 
 export function validateInteger(value: unknown, name: string, min: number, max: number): number {
   if (typeof value !== 'number') throw invalidType(name, 'of type number', value);

@@ -2,10 +2,10 @@
 // (docs/design.md, "The order of a correct start", step 1). Every rejection is an
 // OptionError: one line naming the option and what to give instead, exit code 2.
 import { isAbsolute, resolve } from 'node:path';
-import { OptionError, describeError } from './daemonize-errors';
-import { resolveCredentials, lookupUser, type Credentials } from './identity';
-import { rlimitNames, type Rlimit } from './rlimit';
-import { ipFamily } from './socket';
+import { OptionError, describeError } from '../errors';
+import { resolveCredentials, lookupUser, type Credentials } from '../os/identity';
+import { rlimitNames, type Rlimit } from '../os/rlimit';
+import { ipFamily } from '../os/socket';
 
 export interface ListenOptions {
   /** TCP port (0 for any free one). */

@@ -9,8 +9,8 @@
 // file it links to except by the link count; a file renamed onto the path cannot be told
 // apart at all, which is why callers give away only what they created (O_EXCL).
 import { closeSync, fstatSync, openSync, constants as fsConstants, type Stats } from 'node:fs';
-import { native } from './binding';
-import { callNative } from './errors';
+import { native } from '../native/binding';
+import { callNative } from '../errors';
 
 /** Why a file was refused: a symbolic link, more than one link, its type, or its content. */
 export type UnsafeKind = 'symlink' | 'hardlink' | 'type' | 'content';

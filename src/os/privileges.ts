@@ -4,8 +4,8 @@
 // "setxid"); threads it does not know, such as io_uring's kernel workers, keep the
 // credentials they were created with, which is why both are checked.
 import { readdirSync, readFileSync, readlinkSync, writeSync } from 'node:fs';
-import { native } from './binding';
-import { callNative, invalidType } from './errors';
+import { native } from '../native/binding';
+import { callNative, invalidType } from '../errors';
 import { validateBoolean, validateId, validateObject } from './validate';
 
 export interface DropPrivilegesOptions {

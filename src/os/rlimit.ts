@@ -1,7 +1,7 @@
 // Resource limits by their lower-case names ('nofile', 'core', ...), as prlimit(1) and
 // systemd's Limit*= settings spell them. Infinity means RLIM_INFINITY.
-import { native } from './binding';
-import { callNative, invalidType, invalidValue, outOfRange } from './errors';
+import { native } from '../native/binding';
+import { callNative, invalidType, invalidValue, outOfRange } from '../errors';
 
 export interface Rlimit {
   soft: number;

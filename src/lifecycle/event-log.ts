@@ -4,9 +4,9 @@
 // Synchronous writes, so the last lines before process.exit() are never lost.
 import { writeSync } from 'node:fs';
 import { basename, extname } from 'node:path';
-import { processState } from './process-state';
+import { processState } from './state';
 
-// Shared with another copy of the library in this process (see process-state.ts).
+// Shared with another copy of the library in this process (see state.ts).
 const state = processState.eventLog;
 
 /** The name in event lines (daemonize() sets it; default: the script's base name). */

@@ -2,8 +2,8 @@
 // running instance; the number inside is only for people and scripts. Never judged by
 // kill(pid, 0), never removed by anyone who does not hold the lock.
 import { closeSync, fstatSync, fsyncSync, ftruncateSync, readSync, statSync, unlinkSync, writeSync, constants as fsConstants } from 'node:fs';
-import { openLockFile, tryLock } from './flock';
-import { isSafeFile, openSafeFile, UnsafeFileError } from './safe-open';
+import { openLockFile, tryLock } from '../os/flock';
+import { isSafeFile, openSafeFile, UnsafeFileError } from '../os/safe-open';
 
 export type PidFileAcquire =
   | { acquired: true; pidFile: PidFile; stalePid: number | null; created: boolean }

@@ -1,8 +1,8 @@
 // flock(2) locks on files opened without following symlinks. A lock belongs to the open file
 // description: it survives fork and execve and ends when the last descriptor closes, which is
 // why a PID file held this way cannot outlive its daemon (docs/design.md, Facts 3).
-import { native } from './binding';
-import { callNative } from './errors';
+import { native } from '../native/binding';
+import { callNative } from '../errors';
 import { validateBoolean, validateFd, validateInteger, validateNonEmptyString, validateObject } from './validate';
 
 export interface OpenLockFileOptions {
@@ -42,16 +42,4 @@ export function tryLock(fd: number, options: { shared?: boolean } = {}): boolean
 export function unlock(fd: number): void {
   validateFd(fd, 'fd');
   callNative(() => native.flock(fd, 0));
-}
-
-/** Sets (default) or clears FD_CLOEXEC, e.g. to let a lock descriptor cross an execve. */
-export function setCloseOnExec(fd: number, on = true): void {
-  validateFd(fd, 'fd');
-  validateBoolean(on, 'on');
-  callNative(() => native.setCloexec(fd, on));
-}
-
-export function isCloseOnExec(fd: number): boolean {
-  validateFd(fd, 'fd');
-  return callNative(() => native.getCloexec(fd));
 }

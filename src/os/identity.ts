@@ -1,7 +1,7 @@
 // Users and groups, looked up with the reentrant getpw*_r/getgr*_r calls (so NSS modules
 // such as LDAP or systemd's dynamic users work), and the group list initgroups(3) would set.
-import { native } from './binding';
-import { callNative, invalidType } from './errors';
+import { native } from '../native/binding';
+import { callNative, invalidType } from '../errors';
 import { validateId, validateNonEmptyString } from './validate';
 
 export interface UserInfo {

@@ -1,7 +1,7 @@
 // AF_UNIX datagrams: the transport of sd_notify(3). Addresses are socket paths, or '@name'
 // for Linux abstract sockets, as in NOTIFY_SOCKET.
-import { native } from './binding';
-import { callNative, invalidType, invalidValue } from './errors';
+import { native } from '../native/binding';
+import { callNative, invalidType, invalidValue } from '../errors';
 import { validateFd, validateNonEmptyString } from './validate';
 
 function parse(address: unknown, name: string): [string, boolean] {

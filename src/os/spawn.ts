@@ -3,20 +3,11 @@
 import { accessSync, constants as fsConstants, statSync } from 'node:fs';
 import { constants as osConstants } from 'node:os';
 import { delimiter, isAbsolute, join, resolve } from 'node:path';
-import { native } from './binding';
-import type { NativeSpawnSpec } from './native';
+import { native } from '../native/binding';
+import type { NativeSpawnSpec } from '../native/types';
 import { resolveRlimit, rlimitNames as allRlimitNames, type Rlimit } from './rlimit';
-import { callNative, invalidType, invalidValue, SystemError } from './errors';
-import {
-  validateBoolean,
-  validateFd,
-  validateId,
-  validateInteger,
-  validateNonEmptyString,
-  validateObject,
-  validateString,
-  validateUmask,
-} from './validate';
+import { callNative, invalidType, invalidValue, SystemError } from '../errors';
+import { validateBoolean, validateFd, validateId, validateInteger, validateNonEmptyString, validateObject, validateString, validateUmask } from './validate';
 
 export interface SpawnOptions {
   /** Arguments after argv[0]. */

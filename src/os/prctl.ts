@@ -1,7 +1,7 @@
 // Linux prctl(2) settings for daemons and supervisors. Elsewhere each throws ENOSYS.
 import { constants } from 'node:os';
-import { native } from './binding';
-import { callNative, invalidValue } from './errors';
+import { native } from '../native/binding';
+import { callNative, invalidValue } from '../errors';
 import { validateBoolean } from './validate';
 
 /**

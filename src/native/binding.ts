@@ -10,11 +10,12 @@
 // only one `npm run prebuild` puts in the directory. Anything that can change node-gyp-build's
 // answer (its environment variables, Electron, a missing file) hands over to node-gyp-build.
 // test/package.test.ts checks that the installed package maps the file node-gyp-build picks.
-// __dirname is dist/ (or src/ under the tests), one level below the package root; the ESM
+// __dirname is dist/ (bundled), one level below the package root, or src/native/ (the tests
+// run the sources), two levels below; the ESM
 // build defines it (scripts/bundle.mjs).
 import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import type { NativeBinding } from './native';
+import type { NativeBinding } from './types';
 
 const NAME = 'daemonkit';
 
@@ -27,7 +28,7 @@ function load(): NativeBinding {
     err.code = 'ERR_UNSUPPORTED_PLATFORM';
     throw err;
   }
-  const root = join(__dirname, '..');
+  const root = existsSync(join(__dirname, '..', 'package.json')) ? join(__dirname, '..') : join(__dirname, '..', '..');
   const known = knownAddon(root);
   if (known !== null) {
     const module = { exports: {} as NativeBinding };

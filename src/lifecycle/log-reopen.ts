@@ -5,11 +5,12 @@
 // is lost or written twice.
 import { closeSync, fchmodSync, fchownSync, fstatSync, unlinkSync, constants as fsConstants } from 'node:fs';
 import { errorText, logEvent } from './event-log';
-import { type LogTarget, processState } from './process-state';
-import { openSafeFile, UnsafeFileError } from './safe-open';
-import { dup2, insideRoot } from './session';
+import { type LogTarget, processState } from './state';
+import { openSafeFile, UnsafeFileError } from '../os/safe-open';
+import { dup2 } from '../os/fd';
+import { insideRoot } from '../os/root';
 
-// Shared with another copy of the library in this process (see process-state.ts).
+// Shared with another copy of the library in this process (see state.ts).
 const state = processState.logFiles;
 
 /**
