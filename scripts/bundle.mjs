@@ -38,8 +38,6 @@ const common = {
   format: 'cjs',
   sourcemap: true,
   logLevel: 'warning',
-  // Resolved at run time next to the package: it finds the addon for this platform.
-  external: ['node-gyp-build'],
 };
 
 await build({ ...common, entryPoints: [`${root}src/index.ts`], outfile: `${dist}/index.js` });
