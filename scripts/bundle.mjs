@@ -1,5 +1,6 @@
-// Builds dist/: one CommonJS file per entry point (index.js, cli.js) plus index.mjs for ESM.
-// tsc still type-checks and writes the .d.ts files (see the "compile" script).
+// Builds dist/: one CommonJS file per entry point (index.js, cli.js), and index.mjs, the ESM
+// entry, which re-exports index.js. tsc still type-checks and writes the .d.ts files (see
+// the "compile" script).
 //
 // Why one file instead of tsc's one-file-per-module output: a daemonized server loads the
 // library twice, once in the launcher and once in the daemon, and both loads sit on the
@@ -7,13 +8,24 @@
 // on Node 20, resolving, reading and wrapping 17 modules cost ~10 ms per process more than
 // one file with the same code.
 //
-// Why index.mjs is a second bundle (ESM) rather than a wrapper that require()s index.js: an
-// ESM program that touches CommonJS at all pays to set up Node's CommonJS loader, ~3-4 ms, and
-// a daemon pays it twice. With the addon loaded by process.dlopen (src/native/binding.ts), an ESM
-// program never needs it. A program that loads both builds (ESM itself, CommonJS through a
-// dependency) shares one lifecycle state between them (src/lifecycle/state.ts).
+// Why index.mjs re-exports index.js rather than being a second, ESM bundle of the same code:
+// the ESM bundle skipped Node's CommonJS loader, but did not save enough to pay for two
+// copies of the library in a program that both imports and requires it. The rule was to keep
+// it only if it saved at least 3 ms per process in each of three runs of bench/import.mjs.
+// Measured 2026-11-27 on the 2-core shared (loaded) reference machine, Node 20.20.2, 30
+// interleaved processes per variant and run, medians in ms, without | with NODE_EXTRA_CA_CERTS:
+//                                     run 1          run 2          run 3
+//   node -e 0                      23.4 | 60.5    23.1 | 62.7    25.5 | 63.1
+//   import, separate ESM bundle    34.1 | 72.7    34.2 | 74.5    40.7 | 73.2
+//   import, this re-export         36.8 | 74.5    37.3 | 74.9    38.7 | 75.9
+//   require(), CommonJS bundle     30.7 | 68.8    30.8 | 69.0    33.7 | 68.6
+//   saved by the ESM bundle         2.7 |  1.8     3.1 |  0.4    -2.0 |  2.7
+// index.mjs loads index.js with require() (createRequire), not `import`: Node scans a
+// CommonJS file that ESM imports for its export names, which measured 33-44 ms per process
+// more than the ESM bundle (bench/import.mjs, variant d) for this ~90 KB file.
 import { build } from 'esbuild';
-import { createRequire, isBuiltin } from 'node:module';
+import { rmSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
@@ -26,61 +38,9 @@ const common = {
   format: 'cjs',
   sourcemap: true,
   logLevel: 'warning',
-  // Resolved at run time next to the package: it finds the addon for this platform.
-  external: ['node-gyp-build'],
-};
-
-// In the ESM build, `import { openSync } from 'node:fs'` would make Node build an ES module
-// facade of node:fs, copying every export, and reading its lazy getters (fs.ReadStream loads
-// all of fs's streams): ~2 ms per process that a program importing only node:http never pays.
-// Each builtin is taken from process.getBuiltinModule instead, as the CommonJS build takes it
-// from require(), and only the names src/ uses are kept (the @__PURE__ picks of unused names
-// are dropped by esbuild).
-const requireHere = createRequire(import.meta.url);
-const builtinsWithoutFacades = {
-  name: 'builtins-without-facades',
-  setup(b) {
-    // `node:fs` and a bare `fs` alike; a package's name is never a builtin's.
-    b.onResolve({ filter: /^[\w:/]+$/ }, (args) => (isBuiltin(args.path) ? { path: args.path, namespace: 'builtin' } : undefined));
-    b.onLoad({ filter: /.*/, namespace: 'builtin' }, (args) => {
-      const names = Object.keys(requireHere(args.path)).filter((k) => /^[A-Za-z_$][\w$]*$/.test(k) && k !== 'default');
-      const contents = [
-        `const m = __daemonkitBuiltin(${JSON.stringify(args.path)});`,
-        ...names.map((k) => `export const ${k} = /* @__PURE__ */ __daemonkitPick(m, ${JSON.stringify(k)});`),
-      ].join('\n');
-      return { contents, loader: 'js' };
-    });
-  },
 };
 
 await build({ ...common, entryPoints: [`${root}src/index.ts`], outfile: `${dist}/index.js` });
-await build({
-  ...common,
-  format: 'esm',
-  // The named exports, and the whole API as the default export, as `import daemonkit from`
-  // gets from a CommonJS package.
-  stdin: {
-    contents: "export * from './src/index';\nimport * as daemonkit from './src/index';\nexport default daemonkit;\n",
-    resolveDir: root,
-    sourcefile: 'index.mjs',
-    loader: 'ts',
-  },
-  outfile: `${dist}/index.mjs`,
-  plugins: [builtinsWithoutFacades],
-  // What src/ takes from CommonJS: __dirname for the addon, and require for node-gyp-build,
-  // which only runs when the addon is not where src/native/binding.ts looks first. Created on
-  // first use: createRequire costs ~0.5 ms that most programs never need.
-  // process.getBuiltinModule: Node >= 20.16 and 22.3; older ones take createRequire's.
-  banner: {
-    js: [
-      "import { createRequire as __daemonkitCreateRequire } from 'node:module';",
-      'const __daemonkitBuiltin = process.getBuiltinModule ?? __daemonkitCreateRequire(import.meta.url);',
-      'const __daemonkitPick = (m, k) => m[k];',
-      'const __dirname = import.meta.dirname ?? __daemonkitBuiltin("node:url").fileURLToPath(new URL(".", import.meta.url));',
-      'const require = (id) => __daemonkitCreateRequire(import.meta.url)(id);',
-    ].join('\n'),
-  },
-});
 // The CLI uses the library through ./index.js, so the library code exists once in dist/.
 await build({
   ...common,
@@ -95,3 +55,24 @@ await build({
     },
   ],
 });
+
+// The names are the built module's own keys (loading it loads the addon, which `npm ci`
+// builds before it compiles), so the ESM entry cannot drift from src/index.ts.
+const names = Object.keys(createRequire(import.meta.url)(`${dist}/index.js`));
+const bad = names.filter((k) => k === 'default' || !/^[A-Za-z_$][\w$]*$/.test(k));
+if (bad.length > 0) throw new Error(`dist/index.js exports names an ESM re-export cannot declare: ${bad.join(', ')}`);
+writeFileSync(
+  `${dist}/index.mjs`,
+  [
+    '// Generated by scripts/bundle.mjs. The ESM entry is the CommonJS bundle itself, so a program',
+    '// that both imports and requires daemonkit has one copy of it. Loaded by require() rather than',
+    "// `import from './index.js'`, which would first scan the whole bundle for export names.",
+    "import { createRequire } from 'node:module';",
+    "const daemonkit = createRequire(import.meta.url)('./index.js');",
+    `export const { ${names.join(', ')} } = daemonkit;`,
+    'export default daemonkit;',
+    '',
+  ].join('\n'),
+);
+// Left by the builds that made index.mjs a second bundle; it would ship in the package.
+rmSync(`${dist}/index.mjs.map`, { force: true });

@@ -1,5 +1,6 @@
-// Loads daemonkit (from dist/, with whatever binary node-gyp-build picks: set PREBUILDS_ONLY=1
-// to allow only prebuilds/) and makes one call of each kind that works on every platform.
+// Loads daemonkit (from dist/, with build/Release's addon if there is one, else the prebuild
+// for this platform: the CI job that runs this has no build/) and makes one call of each kind
+// that works on every platform.
 'use strict';
 const assert = require('node:assert');
 const dk = require('../dist');

@@ -15,9 +15,8 @@ export const fixture = (name: string) => join(__dirname, 'fixtures', name);
 
 /**
  * A fixture path that user nobody can run. The checkout may sit under a directory only root
- * can enter (mktemp -d makes 0700 ones); then the fixtures, dist/, the addon and
- * node-gyp-build are copied once to a world-readable directory, removed when the test
- * file is done.
+ * can enter (mktemp -d makes 0700 ones); then the fixtures, dist/ and the addon are copied
+ * once to a world-readable directory, removed when the test file is done.
  */
 export function fixtureAsNobody(name: string): string {
   return join(nobodyRoot(), 'test', 'fixtures', name);
@@ -34,7 +33,7 @@ function nobodyRoot(): string {
   if (mirror === undefined) {
     const dir = mkdtempSync(join(tmpdir(), 'daemonkit-nobody-'));
     chmodSync(dir, 0o755);
-    for (const part of ['package.json', 'dist', 'test/fixtures', 'build/Release', 'prebuilds', 'node_modules/node-gyp-build']) {
+    for (const part of ['package.json', 'dist', 'test/fixtures', 'build/Release', 'prebuilds']) {
       if (existsSync(join(root, part))) cpSync(join(root, part), join(dir, part), { recursive: true });
     }
     mirror = dir;

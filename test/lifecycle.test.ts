@@ -363,19 +363,19 @@ describe('log reopening', () => {
   });
 });
 
-describe('a program that loads both builds', () => {
+describe('a program that both imports and requires daemonkit', () => {
   async function startBoth(mode: 'signals' | 'request') {
     const port = freePort();
     const pidFile = join(tmp(), `both-${mode}.pid`);
     const logFile = join(tmp(), `both-${mode}.log`);
-    const r = await launchFixture('both-builds.mjs', [String(port), pidFile, logFile, mode]);
+    const r = await launchFixture('import-and-require.mjs', [String(port), pidFile, logFile, mode]);
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
     pc.track(r.pid!);
     return { pid: r.pid!, port, pidFile, logFile, log: () => readFileSync(logFile, 'utf8') };
   }
 
-  it('has one lifecycle: one reload runs the hooks of both copies, SIGTERM runs the CommonJS hooks', async () => {
+  it('has one copy and one lifecycle: one reload runs the hooks of both, SIGTERM runs the hooks added through require()', async () => {
     const { pid, port, pidFile, logFile, log } = await startBoth('signals');
     expect((await get(port, '/')).body).toBe('both\n');
     process.kill(pid, 'SIGHUP');
@@ -383,9 +383,8 @@ describe('a program that loads both builds', () => {
     process.kill(pid, 'SIGTERM');
     expect(await pc.exitOf(pid)).toEqual({ code: 0, signal: null });
     const text = log();
-    expect(text).toContain('two copies: true\n');
-    expect(text).toContain(`reopened through the CommonJS copy: ${JSON.stringify([logFile])}\n`);
-    // Two copies with their own state would each handle SIGHUP: two reloads, one hook each.
+    expect(text).toContain('one copy: true\n');
+    expect(text).toContain(`reopened through require(): ${JSON.stringify([logFile])}\n`);
     expect(text.match(/: reloading\n/g)).toHaveLength(1);
     expect(text).toMatch(/both\[\d+\]: reload hook 'esm-reload' done in \d+ ms\n/);
     expect(text).toMatch(/both\[\d+\]: reload hook 'cjs-reload' done in \d+ ms\n/);
@@ -393,10 +392,10 @@ describe('a program that loads both builds', () => {
     expect(existsSync(pidFile)).toBe(false);
   });
 
-  it('stops through the CommonJS copy as through the ESM one: same name, hooks and PID file removal', async () => {
+  it('stops through require() as through import: same name, hooks and PID file removal', async () => {
     const { pid, pidFile, log } = await startBoth('request');
     expect(await pc.exitOf(pid)).toEqual({ code: 0, signal: null });
-    expect(log()).toMatch(new RegExp(`both\\[${pid}\\]: stopping \\(asked through the CommonJS copy\\)\n`));
+    expect(log()).toMatch(new RegExp(`both\\[${pid}\\]: stopping \\(asked through require\\(\\)\\)\n`));
     expect(log()).toMatch(/both\[\d+\]: shutdown hook 'cjs-close' done in \d+ ms\n/);
     expect(existsSync(pidFile)).toBe(false);
   });

@@ -86,41 +86,50 @@ describe('finding the addon in a checkout', () => {
     expect(addonLoad(root, env, 'cjs')).toEqual({ mapped: [expected], nodeGypBuild: false });
   });
 
-  it('hands the choice to node-gyp-build when build/Release holds another addon', () => {
+  it('loads build/Release/daemonkit.node whatever else build/Release holds', () => {
     // In the copy that was packed (beforeAll): our addon and a second one in build/Release,
-    // where node-gyp-build takes whichever readdir lists first.
+    // where node-gyp-build would take whichever readdir lists first.
     const release = join(pkg, 'build', 'Release');
     mkdirSync(release, { recursive: true });
     copyFileSync(join(root, 'build', 'Release', 'daemonkit.node'), join(release, 'daemonkit.node'));
     copyFileSync(join(root, 'build', 'Release', 'daemonkit.node'), join(release, 'another.node'));
-    expect(addonLoad(pkg, env, 'esm')).toEqual({ mapped: [nodeGypBuildChoice(pkg, env)], nodeGypBuild: true });
+    expect(addonLoad(pkg, env, 'esm')).toEqual({ mapped: [join(release, 'daemonkit.node')], nodeGypBuild: false });
+  });
+
+  it('names every file it looked for when there is no addon', () => {
+    const bare = join(tmp(), 'no-addon');
+    mkdirSync(bare);
+    cpSync(join(root, 'dist'), join(bare, 'dist'), { recursive: true });
+    copyFileSync(join(root, 'package.json'), join(bare, 'package.json'));
+    const r = spawnSync(process.execPath, ['-e', "require('./dist/index.js')"], { cwd: bare, env, encoding: 'utf8' });
+    expect(r.status).toBe(1);
+    const tuple = `${process.platform}-${process.arch}`;
+    for (const file of ['build/Release/daemonkit.node', 'build/Debug/daemonkit.node', `prebuilds/${tuple}/daemonkit.glibc.node`]) {
+      expect(r.stderr).toContain(`  ${join(bare, file)}\n`);
+    }
+    expect(r.stderr).toContain(`daemonkit has no native addon for ${tuple}; looked for:`);
+    expect(r.stderr).toContain('run `npm rebuild daemonkit`');
   });
 });
 
-describe('the ESM build', () => {
-  const esm = (script: string, nodeArgs: string[] = []) =>
-    execFileSync(process.execPath, [...nodeArgs, '--input-type=module', '-e', script], { cwd: root, encoding: 'utf8' }).trim();
-  // process.moduleLoadList names every builtin Node has loaded. The ES module facade of
-  // node:fs reads fs.ReadStream, which loads fs's streams (~2 ms per process, twice per
-  // daemon start); the build takes its builtins from process.getBuiltinModule instead.
-  const streams = "console.log(process.moduleLoadList.includes('NativeModule internal/fs/streams'))";
+describe('the ESM entry', () => {
+  const esm = (script: string) => execFileSync(process.execPath, ['--input-type=module', '-e', script], { cwd: root, encoding: 'utf8' }).trim();
 
-  it('builds no ES module facade of node:fs', () => {
-    expect(esm(`import 'node:fs'; ${streams}`)).toBe('true'); // what a facade does
-    expect(esm(`import 'daemonkit'; ${streams}`)).toBe('false');
+  it('is the CommonJS bundle: the same object, and exactly its names', () => {
+    const script = `import * as esm from 'daemonkit'; import { createRequire } from 'node:module';
+      const cjs = createRequire(import.meta.url)('daemonkit');
+      const named = Object.keys(esm).filter((k) => k !== 'default').sort();
+      console.log(esm.default === cjs, JSON.stringify(named) === JSON.stringify(Object.keys(cjs).sort()), named.includes('daemonize'));`;
+    expect(esm(script)).toBe('true true true');
   });
 
-  it('works where process.getBuiltinModule is missing (Node 18, Node 20 before 20.16)', () => {
-    const script = `import { spawnDaemon, reap, setChildSubreaper, PidFile } from 'daemonkit';
-      console.log(typeof process.getBuiltinModule);
-      setChildSubreaper(true);
-      const pid = spawnDaemon('/bin/true');
-      while (reap(pid) === null) {}
-      const r = PidFile.acquire(${JSON.stringify(join(tmp(), 'esm.pid'))});
-      r.pidFile.write(process.pid);
-      console.log('daemon done', PidFile.read(r.pidFile.path) === process.pid);
-      r.pidFile.remove();`;
-    expect(esm(script, ['--import', 'data:text/javascript,delete process.getBuiltinModule'])).toBe('undefined\ndaemon done true');
+  it('builds no ES module facade of node:fs', () => {
+    // process.moduleLoadList names every builtin Node has loaded. The ES module facade of
+    // node:fs reads fs.ReadStream, which loads fs's streams (~2 ms per process, twice per
+    // daemon start); the library takes node:fs through require().
+    const streams = "console.log(process.moduleLoadList.includes('NativeModule internal/fs/streams'))";
+    expect(esm(`import 'node:fs'; ${streams}`)).toBe('true'); // what a facade does
+    expect(esm(`import 'daemonkit'; ${streams}`)).toBe('false');
   });
 });
 
@@ -167,8 +176,8 @@ describe('installed from the tarball without a compiler', () => {
     expect(expected).toMatch(/prebuilds\/linux-x64\/daemonkit\.glibc\.node$/);
     expect(addonLoad(app, env, 'esm')).toEqual({ mapped: [expected], nodeGypBuild: false });
     expect(addonLoad(app, env, 'cjs')).toEqual({ mapped: [expected], nodeGypBuild: false });
-    // Anything that steers node-gyp-build hands the choice to it.
-    expect(addonLoad(app, { ...env, DAEMONKIT_PREBUILD: installed }, 'esm')).toEqual({ mapped: [expected], nodeGypBuild: true });
+    // node-gyp-build's overrides are its own: they do not steer daemonkit's lookup.
+    expect(addonLoad(app, { ...env, DAEMONKIT_PREBUILD: join(tmp(), 'elsewhere') }, 'esm')).toEqual({ mapped: [expected], nodeGypBuild: false });
   });
 
   it('installs the daemonkit command', () => {

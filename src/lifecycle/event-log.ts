@@ -6,7 +6,7 @@ import { writeSync } from 'node:fs';
 import { basename, extname } from 'node:path';
 import { processState } from './state';
 
-// Shared with another copy of the library in this process (see state.ts).
+// Process-wide: it outlives a module reset (see state.ts).
 const state = processState.eventLog;
 
 /** The name in event lines (daemonize() sets it; default: the script's base name). */

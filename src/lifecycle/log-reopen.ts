@@ -10,7 +10,7 @@ import { openSafeFile, UnsafeFileError } from '../os/safe-open';
 import { dup2 } from '../os/fd';
 import { insideRoot } from '../os/root';
 
-// Shared with another copy of the library in this process (see state.ts).
+// Process-wide: it outlives a module reset (see state.ts).
 const state = processState.logFiles;
 
 /**

@@ -10,7 +10,7 @@ import { isStopping, setReloadInProgress } from './shutdown';
 import { monotonicMs, monotonicUsec } from './clock';
 import { tellSystemd } from './notify';
 
-// Shared with another copy of the library in this process (see state.ts).
+// Process-wide: it outlives a module reset (see state.ts).
 const state = processState.reload;
 
 /** Registers a reload hook and starts handling SIGHUP. Returns a function that unregisters it. */

@@ -16,7 +16,7 @@ export interface ShutdownOptions {
   errorExitCode?: number;
 }
 
-// Shared with another copy of the library in this process (see state.ts).
+// Process-wide: it outlives a module reset (see state.ts).
 const state = processState.shutdown;
 
 /** Sets the deadline and the exit code for uncaught errors (daemonize() passes its options). */

@@ -1,14 +1,13 @@
-// State that belongs to the process, not to one copy of the library. A program can load
-// daemonkit twice: as ESM (dist/index.mjs) and as CommonJS (dist/index.js, say from a
-// dependency that calls require()). Both copies must see the same shutdown and reload hooks,
-// log files and watchdog, or a hook registered through one copy would never run when the
-// other handles SIGTERM. The key names the layout: bump it with any change to ProcessState
-// (a field added, removed or changing meaning), so two versions with different layouts keep
-// separate state instead of misreading each other's. Being global, the state also outlives a
-// test runner's module reset (jest.resetModules(), vi.resetModules()), like the signal
-// handlers it guards do.
-import type { ReloadHook } from './hooks';
-import type { ShutdownHook } from './hooks';
+// State that belongs to the process, not to one evaluation of the library. The package has
+// one build (dist/index.mjs re-exports dist/index.js), but the library can still be
+// evaluated twice in one process: after a test runner's module reset (vi.resetModules(),
+// jest.resetModules()), or as two installed copies in one dependency tree. The signal
+// handlers it guards outlive such a reset, so the hooks, log files and watchdog must too, or
+// a hook registered through one copy would never run when the other handles SIGTERM. The key
+// names the layout: bump it with any change to ProcessState (a field added, removed or
+// changing meaning), so two versions with different layouts keep separate state instead of
+// misreading each other's.
+import type { ReloadHook, ShutdownHook } from './hooks';
 
 const KEY = Symbol.for('daemonkit.process-state.v2');
 

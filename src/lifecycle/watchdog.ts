@@ -5,7 +5,7 @@
 import { processState } from './state';
 import { tellSystemd } from './notify';
 
-// Shared with another copy of the library in this process (see state.ts).
+// Process-wide: it outlives a module reset (see state.ts).
 const state = processState.watchdog;
 
 // Half the interval, as sd_watchdog_enabled(3) advises. setInterval takes at most 2^31-1 ms

@@ -1,23 +1,36 @@
-// Loads the addon: build/Release during development (or after a compile at install time),
-// prebuilds/<platform>-<arch>/ when installed from the registry. node-gyp-build makes that
-// choice. For the two files this package produces itself, the choice is made here first,
-// without loading node-gyp-build: in an ESM program that means no CommonJS loader at all,
-// and the two together cost ~7 ms per process, paid twice by a daemon (launcher and daemon)
-// on its way to the first answered request (bench/start.mjs).
-//
-// The shortcut only takes a file node-gyp-build (4.x) would take first: build/Release (its
-// first choice unless PREBUILDS_ONLY), else the prebuild tagged with this libc, which is the
-// only one `npm run prebuild` puts in the directory. Anything that can change node-gyp-build's
-// answer (its environment variables, Electron, a missing file) hands over to node-gyp-build.
-// test/package.test.ts checks that the installed package maps the file node-gyp-build picks.
-// __dirname is dist/ (bundled), one level below the package root, or src/native/ (the tests
-// run the sources), two levels below; the ESM
-// build defines it (scripts/bundle.mjs).
-import { existsSync, readdirSync } from 'node:fs';
+// Loads the addon. This package makes it in one of two places, and only those are looked at:
+//   build/Release/daemonkit.node   compiled by node-gyp (binding.gyp's one target): in a
+//                                  checkout, or at install when no prebuild fits (the
+//                                  "install" script is node-gyp-build's installer);
+//   build/Debug/daemonkit.node     the same, built with `node-gyp rebuild --debug`;
+//   prebuilds/<platform>-<arch>/daemonkit.<libc>.node
+//                                  shipped in the package by `npm run prebuild`
+//                                  (prebuildify --napi --tag-libc: libc is musl on Alpine,
+//                                  else glibc, macOS included).
+// The first file that exists is loaded, in that order, the order node-gyp-build's installer
+// and loader use, so a compiled addon wins over a prebuild that did not load at install.
+// node-gyp-build is not loaded at run time: it honours more (environment overrides, other
+// runtimes, prebuilds next to the node binary) that this package does not produce, and
+// loading it cost ~2-3 ms per process, paid twice by a daemon (launcher and daemon) on its
+// way to the first answered request (bench/import.mjs). test/package.test.ts checks that the
+// installed package loads the file node-gyp-build's installer accepted.
+// __dirname is dist/ (bundled), one level below the package root, or src/native/ when the
+// tests run the sources, two levels below.
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { NativeBinding } from './types';
 
 const NAME = 'daemonkit';
+
+/** The addon files this package can have, in the order they are tried. */
+function addonCandidates(root: string): string[] {
+  const libc = process.platform === 'linux' && existsSync('/etc/alpine-release') ? 'musl' : 'glibc';
+  return [
+    join(root, 'build', 'Release', `${NAME}.node`),
+    join(root, 'build', 'Debug', `${NAME}.node`),
+    join(root, 'prebuilds', `${process.platform}-${process.arch}`, `${NAME}.${libc}.node`),
+  ];
+}
 
 function load(): NativeBinding {
   if (process.platform === 'win32') {
@@ -29,33 +42,21 @@ function load(): NativeBinding {
     throw err;
   }
   const root = existsSync(join(__dirname, '..', 'package.json')) ? join(__dirname, '..') : join(__dirname, '..', '..');
-  const known = knownAddon(root);
-  if (known !== null) {
-    const module = { exports: {} as NativeBinding };
-    process.dlopen(module, known);
-    return module.exports;
+  const candidates = addonCandidates(root);
+  const found = candidates.find((file) => existsSync(file));
+  if (found === undefined) {
+    const err = new Error(
+      `daemonkit has no native addon for ${process.platform}-${process.arch}; looked for:\n` +
+        candidates.map((file) => `  ${file}\n`).join('') +
+        'No prebuild fits this platform and none was compiled at install: run `npm rebuild daemonkit` ' +
+        'with a C++ toolchain, make and python3 on the PATH',
+    ) as Error & { code: string };
+    err.code = 'MODULE_NOT_FOUND';
+    throw err;
   }
-  const nodeGypBuild = require('node-gyp-build') as (dir: string) => NativeBinding;
-  return nodeGypBuild(root);
-}
-
-/** The file node-gyp-build would load, when that is certain without it; else null. */
-function knownAddon(root: string): string | null {
-  const env = process.env;
-  const steered = ['DAEMONKIT_PREBUILD', 'npm_config_arch', 'npm_config_platform', 'LIBC', 'ARM_VERSION'].some((k) => env[k]);
-  if (steered || process.versions.electron !== undefined || (process.versions as Record<string, string | undefined>).nw !== undefined) return null;
-  if (!env.PREBUILDS_ONLY) {
-    // node-gyp-build takes the first .node file readdir(3) lists there: certain only when
-    // ours is the only one (binding.gyp has one target; a stale or extra file is possible).
-    const release = join(root, 'build', 'Release');
-    const addons = existsSync(release) ? readdirSync(release).filter((f) => f.endsWith('.node')) : [];
-    if (addons.length === 1 && addons[0] === `${NAME}.node`) return join(release, addons[0]);
-    // A Debug build, another file, or a failed build: node-gyp-build looks in build/ first.
-    if (existsSync(join(root, 'build'))) return null;
-  }
-  const libc = process.platform === 'linux' && existsSync('/etc/alpine-release') ? 'musl' : 'glibc';
-  const prebuilt = join(root, 'prebuilds', `${process.platform}-${process.arch}`, `${NAME}.${libc}.node`);
-  return existsSync(prebuilt) ? prebuilt : null;
+  const module = { exports: {} as NativeBinding };
+  process.dlopen(module, found);
+  return module.exports;
 }
 
 export const native: NativeBinding = load();
