@@ -1,23 +1,19 @@
 // The launcher: one start of one program as a service, as a list of steps (docs/design.md,
-// "The start"): check → lock → logs → bind → capture → notify → spawn → wait. daemonize()
+// "The start"): lock → check → logs → bind → capture → notify → spawn → wait. daemonize()
 // runs it with this very program as the command; the daemonkit command with any program.
 // It speaks systemd's protocol to the service and nothing else: sockets as LISTEN_FDS from
 // fd 3 with LISTEN_PID, readiness as READY=1 on NOTIFY_SOCKET (or the program's exit).
-import { closeSync } from 'node:fs';
 import { StartError, describeError } from '../errors';
 import type { Plan } from './options';
-import type { PidFile } from './pidfile';
 import { setChildSubreaper } from '../os/prctl';
 import type { Rlimit } from '../os/rlimit';
 import { spawnDaemon } from '../os/spawn';
-import { checkCanDrop, checkDirectories, checkReexecutable } from './checks';
 import { ChildWatch } from './child-watch';
 import { SERVICE_ENV, type ServicePlan } from './handoff';
-import { resolveLimits, rlimitError } from './limits';
-import { bindListeners, unbind, type Bound } from './listeners';
-import { lockPidFile } from './lock';
+import { rlimitError } from './limits';
 import { NotifySocket } from './notify-socket';
-import { closeLogs, logTail, openLogs, OutputCapture, type LogFiles } from './output';
+import { logTail, OutputCapture } from './output';
+import { firstSteps, type StartContext } from './first-steps';
 import { runSteps, type Step } from './steps';
 import { waitForReady } from './wait-ready';
 
@@ -36,15 +32,9 @@ export interface Command {
 /** A failed start names the step it failed at, and what the program wrote before it did. */
 export type LaunchResult = { ok: true; pid: number } | { ok: false; step: string; error: unknown; tail: string };
 
-interface Context {
-  plan: Plan;
+interface Context extends StartContext {
   command: Command;
-  signalled: NodeJS.Signals | null;
   interrupted: Promise<NodeJS.Signals>;
-  rlimits: Record<string, Rlimit>;
-  pidFile: PidFile | null;
-  logs: LogFiles;
-  bound: Bound;
   capture: OutputCapture | null;
   notify: NotifySocket | null;
   child: ChildWatch | null;
@@ -56,40 +46,7 @@ interface Context {
 const serviceDrops = (plan: Plan) => plan.credentials !== undefined && plan.chroot !== undefined;
 
 const steps: Step<Context>[] = [
-  {
-    // The lock first: when another instance runs, that is the answer, whatever else is wrong.
-    name: 'lock',
-    async run(ctx) {
-      const pidFile = await lockPidFile(ctx.plan, () => ctx.signalled);
-      ctx.pidFile = pidFile;
-      return { release: () => pidFile?.close(), undo: () => pidFile?.remove() };
-    },
-  },
-  {
-    name: 'check',
-    run(ctx) {
-      if (ctx.command.service) checkReexecutable();
-      else if (ctx.plan.chroot !== undefined) throw new StartError('chroot applies to daemonize() only: a program is started outside of any new root; remove it');
-      checkDirectories(ctx.plan);
-      checkCanDrop(ctx.plan, false);
-      ctx.rlimits = resolveLimits(ctx.plan);
-    },
-  },
-  {
-    name: 'logs',
-    run(ctx) {
-      ctx.logs = openLogs(ctx.plan);
-      return { release: () => closeLogs(ctx.logs) };
-    },
-  },
-  {
-    name: 'bind',
-    run(ctx) {
-      const bound = bindListeners(ctx.plan);
-      ctx.bound = bound;
-      return { release: () => bound.fds.forEach((fd) => closeQuietly(fd)), undo: () => unbind(bound) };
-    },
-  },
+  ...(firstSteps as Step<Context>[]),
   {
     // Output before ready is never lost: without a log file, daemonize()'s service writes to
     // us until it is ready (docs/design.md, "Output").
@@ -131,7 +88,7 @@ const steps: Step<Context>[] = [
 
 /** Runs the start; never exits the process. */
 export async function launch(plan: Plan, command: Command): Promise<LaunchResult> {
-  const ctx = { plan, command, signalled: null, capture: null, notify: null, child: null, mainPid: null } as unknown as Context;
+  const ctx = { plan, command, forks: true, self: command.service === true, signalled: null, capture: null, notify: null, child: null, mainPid: null } as unknown as Context;
   // Before anything is created: a signal during the start is handled once the step in
   // progress is done, by undoing it all, instead of killing us half-way.
   const handlers: [NodeJS.Signals, () => void][] = [];
@@ -239,12 +196,4 @@ function spawnError(plan: Plan, err: unknown, rlimits: Record<string, Rlimit>): 
     return new StartError(`cannot drop privileges to ${plan.credentials?.user} (user): ${describeError(err)}`);
   }
   return new StartError(`cannot start the daemon: ${describeError(err)}`);
-}
-
-function closeQuietly(fd: number): void {
-  try {
-    closeSync(fd);
-  } catch {
-    // already closed
-  }
 }

@@ -8,6 +8,7 @@ import { StartError, describeError } from '../errors';
 import type { Plan } from './options';
 import { SystemError } from '../errors';
 import { insideRoot } from '../os/root';
+import { fixFor } from './hints';
 import { listenTcp, listenUnix, unixSocketState } from '../os/socket';
 
 /** A socket file this start bound: removed on a clean exit if it is still that very file. */
@@ -41,7 +42,7 @@ export function bindListeners(plan: Plan): Bound {
         }
       } catch (err) {
         if (err instanceof StartError) throw err;
-        throw cannot(err, bindHint(err, spec.kind));
+        throw cannot(err, fixFor(err, spec.kind === 'tcp' ? 'listenTcp' : 'listenUnix'));
       }
     });
   } catch (err) {
@@ -55,15 +56,6 @@ export function bindListeners(plan: Plan): Bound {
 export function unbind(bound: Bound): void {
   for (const fd of bound.fds.splice(0)) closeSync(fd);
   removeSocketFiles(bound.socketFiles.splice(0));
-}
-
-function bindHint(err: unknown, kind: 'tcp' | 'unix'): string {
-  const code = (err as NodeJS.ErrnoException).code;
-  if (code === 'EADDRINUSE') return 'another process is listening there; stop it or choose another port';
-  if (code === 'EACCES' && kind === 'tcp') return 'ports below 1024 need root; start as root (with user: to drop) or choose a port >= 1024';
-  if (code === 'EACCES' || code === 'ENOENT') return 'check that the directory exists and is writable';
-  if (code === 'EADDRNOTAVAIL') return 'that address is not on this machine';
-  return 'check the address';
 }
 
 /**

@@ -5,6 +5,7 @@ import { DaemonizeError, StartError, describeError } from '../errors';
 import { PidFile, type PidFileAcquire } from './pidfile';
 import { UnsafeFileError } from '../os/safe-open';
 import type { Plan } from './options';
+import { fixFor } from './hints';
 import { say } from './report';
 import { unsafeFile } from './unsafe-file';
 
@@ -36,13 +37,7 @@ export async function lockPidFile(plan: Plan, interruptedBy: () => NodeJS.Signal
       if (err instanceof UnsafeFileError) throw unsafeFile('PID file', 'pidFile', err);
       const code = (err as NodeJS.ErrnoException).code;
       if (code === 'ELOOP') throw unsafeFile('PID file', 'pidFile', new UnsafeFileError(path, 'a symbolic link', 'symlink'));
-      const hint =
-        code === 'ENOENT'
-          ? 'its directory does not exist; create it or choose another path'
-          : code === 'EACCES' || code === 'EPERM' || code === 'EROFS'
-            ? 'its directory is not writable by this user; run as root or choose another path'
-            : 'choose another path';
-      throw new StartError(`cannot open PID file (pidFile): ${describeError(err)}; ${hint}`);
+      throw new StartError(`cannot open PID file (pidFile): ${describeError(err)}; ${fixFor(err, 'pidFile')}`);
     }
     if (result.acquired) break;
     if (result.pid !== null || Date.now() > deadline) {

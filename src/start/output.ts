@@ -8,6 +8,7 @@ import { StartError, describeError } from '../errors';
 import type { Plan } from './options';
 import { openSafeFile, UnsafeFileError } from '../os/safe-open';
 import { pipe } from '../os/fd';
+import { fixFor } from './hints';
 import { unsafeFile } from './unsafe-file';
 
 export interface LogFiles {
@@ -34,9 +35,7 @@ export function openLogs(plan: Plan): LogFiles {
       file = openSafeFile(path, fsConstants.O_WRONLY | fsConstants.O_APPEND, { mode: 0o640, devices: true, exclusive: true });
     } catch (err) {
       if (err instanceof UnsafeFileError) throw unsafeFile('log file', option, err);
-      const code = (err as NodeJS.ErrnoException).code;
-      const hint = code === 'ENOENT' ? 'its directory does not exist; create it' : 'check the path and its permissions';
-      throw new StartError(`cannot open log file (${option}): ${describeError(err)}; ${hint}`);
+      throw new StartError(`cannot open log file (${option}): ${describeError(err)}; ${fixFor(err, 'logFile')}`);
     }
     opened.push(file.fd);
     logs.sizes.set(path, file.stat.size);
