@@ -3,7 +3,7 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { expect, it } from 'vitest';
-import { freePort, procStatus, root, rootIt, useProcessControl, useTmpDir, httpGet } from './helpers';
+import { freePort, packageAsNobody, procStatus, root, rootIt, useProcessControl, useTmpDir, httpGet } from './helpers';
 
 const pc = useProcessControl();
 const tmp = useTmpDir();
@@ -29,9 +29,15 @@ it('examples/hello.mjs daemonizes, serves, writes its PID file and stops cleanly
 rootIt('examples/privileged.mjs binds a port below 1024 as root and answers as nobody', async () => {
   const port = freePort('127.0.0.1', 900); // "80" in the README; any free privileged port here
   const pidFile = join(tmp(), 'privileged.pid');
-  const out = execFileSync(process.execPath, [join(root, 'examples', 'privileged.mjs'), String(port), pidFile], { encoding: 'utf8' });
+  // It runs as nobody from its first line: nobody must be able to read it.
+  const out = execFileSync(process.execPath, [join(packageAsNobody(), 'examples', 'privileged.mjs'), String(port), pidFile], { encoding: 'utf8' });
   const pid = Number(/^privileged started \(pid (\d+)\)\n$/.exec(out)![1]);
   pc.track(pid);
   expect(await httpGet(port)).toBe('uid 65534\n');
   expect(procStatus(pid).Uid).toBe('65534\t65534\t65534\t65534');
+});
+
+it('examples/entry.mjs and app.mjs are the README\'s "Keep the launcher light", as printed', () => {
+  const readme = readFileSync(join(root, 'README.md'), 'utf8');
+  for (const name of ['entry.mjs', 'app.mjs']) expect(readme).toContain(readFileSync(join(root, 'examples', name), 'utf8'));
 });

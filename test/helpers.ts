@@ -22,6 +22,11 @@ export function fixtureAsNobody(name: string): string {
   return join(nobodyRoot(), 'test', 'fixtures', name);
 }
 
+/** The package root as user nobody can read it: the checkout, or the copy described above. */
+export function packageAsNobody(): string {
+  return nobodyRoot();
+}
+
 let mirror: string | undefined;
 function nobodyRoot(): string {
   let open = true;

@@ -2,12 +2,12 @@
 // directory), as an ES module importing 'daemonkit' from an installed-looking node_modules,
 // and exits 0.
 import { execFileSync } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, existsSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { reap } from '../src/index';
-import { freePort, isAlive, isRoot, ourChildren, root, useProcessControl, useTmpDir, waitFor } from './helpers';
+import { freePort, isAlive, isRoot, ourChildren, packageAsNobody, root, useProcessControl, useTmpDir, waitFor } from './helpers';
 
 
 useProcessControl(); // daemons the examples start become our children: reaped below
@@ -17,7 +17,11 @@ const examples = [...readFileSync(join(root, 'README.md'), 'utf8').matchAll(/```
 beforeAll(() => {
   chmodSync(tmp(), 0o1777); // like /tmp: a dropped daemon may remove its own PID file
   mkdirSync(join(tmp(), 'node_modules'));
-  symlinkSync(root, join(tmp(), 'node_modules', 'daemonkit'));
+  // The daemon of an example with a user is that user from its first line: it must read
+  // the package, wherever the checkout is.
+  symlinkSync(packageAsNobody(), join(tmp(), 'node_modules', 'daemonkit'));
+  // What the examples import from beside themselves.
+  copyFileSync(join(root, 'examples', 'app.mjs'), join(tmp(), 'app.mjs'));
 });
 
 describe('README examples', () => {

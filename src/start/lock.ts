@@ -1,4 +1,4 @@
-// Step "lock": the PID file is the instance lock (docs/design.md, "The PID file"), taken
+// Step "lock": the PID file is the instance lock (docs/design.md, Facts 3), taken
 // before anything else is created, so that when another instance runs, that is the answer.
 import { fchownSync, lstatSync } from 'node:fs';
 import { DaemonizeError, StartError, describeError } from '../errors';

@@ -1,5 +1,5 @@
 // daemonize() options, checked and resolved to numbers before anything is opened or forked
-// (docs/design.md, "The order of a correct start", step 1). Every rejection is an
+// (docs/design.md, "The start", options). Every rejection is an
 // OptionError: one line naming the option and what to give instead, exit code 2.
 import { isAbsolute, resolve } from 'node:path';
 import { OptionError, describeError } from '../errors';
