@@ -19,6 +19,8 @@
       "defines": [
         "NAPI_VERSION=8",
         "NAPI_DISABLE_CPP_EXCEPTIONS",
+        # Calls that can fail or run JavaScript return Napi::Maybe: see native/napi_util.h.
+        "NODE_ADDON_API_ENABLE_MAYBE",
         "NODE_ADDON_API_DISABLE_DEPRECATED"
       ],
       "cflags": [ "-fvisibility=hidden", "-fstack-protector-strong", "-Wall", "-Wextra", "-Wno-unused-parameter" ],

@@ -1,6 +1,8 @@
 // The raw native boundary (native/*.cc), typed apart from the public API. Nothing here
 // validates: every caller goes through the wrappers in this directory. Failures are thrown
-// as NativeErrno records and turned into SystemError by errors.ts.
+// as NativeErrno records and turned into SystemError by errors.ts. A value of the wrong type
+// (or out of its C type's range) makes the addon throw a TypeError naming the argument
+// (native/napi_util.h), never read garbage.
 
 export interface NativeErrno {
   errno: number; // negative, as in Node
