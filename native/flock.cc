@@ -1,6 +1,6 @@
 // Lock files: open without following links, flock(2) without blocking, and the descriptor
 // flags a file handed to another process needs (close-on-exec, blocking).
-// A lock that is held is an expected answer (false), not an error.
+// A lock that is held comes back as its errno (EWOULDBLOCK); src/flock.ts makes it false.
 #include "napi_util.h"
 
 #include <errno.h>
@@ -38,9 +38,9 @@ Napi::Value OpenLockFile(const Napi::CallbackInfo& info) {
   return Napi::Number::New(env, fd);
 }
 
-// flock(fd, operation) -> true when granted, false when another description holds it.
-// operation: 0 unlock, 1 shared, 2 exclusive. Always LOCK_NB: a blocking flock would stall
-// the event loop (or a threadpool thread, which is worse).
+// flock(fd, operation): operation 0 unlock, 1 shared, 2 exclusive. Always LOCK_NB: a
+// blocking flock would stall the event loop (or a threadpool thread, which is worse), so a
+// lock another open file description holds fails with EWOULDBLOCK (flock(2)).
 Napi::Value Flock(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   Args args(info, "flock", 2);
@@ -52,9 +52,7 @@ Napi::Value Flock(const Napi::CallbackInfo& info) {
   do {
     r = flock(fd, how | LOCK_NB);
   } while (r < 0 && errno == EINTR);
-  if (r == 0) return Napi::Boolean::New(env, true);
-  if (errno == EWOULDBLOCK) return Napi::Boolean::New(env, false);
-  ThrowErrno(env, errno, "flock");
+  if (r < 0) ThrowErrno(env, errno, "flock");
   return env.Undefined();
 }
 

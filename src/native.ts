@@ -1,8 +1,9 @@
 // The raw native boundary (native/*.cc), typed apart from the public API. Nothing here
 // validates: every caller goes through the wrappers in this directory. Failures are thrown
-// as NativeErrno records and turned into SystemError by errors.ts. A value of the wrong type
-// (or out of its C type's range) makes the addon throw a TypeError naming the argument
-// (native/napi_util.h), never read garbage.
+// as NativeErrno records and turned into SystemError by errors.ts; the addon reports every
+// errno, and which ones mean an answer (a held lock, no such user, nothing to read) is
+// decided by those wrappers. A value of the wrong type (or out of its C type's range) makes
+// the addon throw a TypeError naming the argument (native/napi_util.h), never read garbage.
 
 export interface NativeErrno {
   errno: number; // negative, as in Node
@@ -69,7 +70,8 @@ export interface NativeBinding {
 
   // flock.cc
   openLockFile(path: string, create: boolean, mode: number, exclusive: boolean): number;
-  flock(fd: number, operation: 0 | 1 | 2): boolean;
+  /** Never waits (LOCK_NB): a lock held elsewhere throws EWOULDBLOCK. */
+  flock(fd: number, operation: 0 | 1 | 2): void;
   setCloexec(fd: number, on: boolean): void;
   getCloexec(fd: number): boolean;
   setNonBlocking(fd: number, on: boolean): void;
