@@ -68,7 +68,10 @@ Key ReadKey(Args& args, const char* what) {
   return key;
 }
 
-// lookupUser(name | uid) -> { name, uid, gid, home, shell } | null (no such user)
+// lookupUser(name | uid) -> { name, uid, gid, home, shell } | null. null only for what
+// getpwnam_r(3) defines as "not found": 0 with a null result. Some libcs and NSS modules say
+// it with an errno instead (ENOENT, ESRCH, EBADF, EPERM; getpwnam(3), ERRORS): those are
+// thrown like any errno, and src/identity.ts decides which of them mean "no such user".
 Napi::Value LookupUser(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   Args args(info, "lookupUser", 1);
@@ -85,15 +88,13 @@ Napi::Value LookupUser(const Napi::CallbackInfo& info) {
     }
     if (r == EINTR) continue;
     if (result != nullptr) return PasswdToJs(env, &pw);
-    // getpwnam_r(3): "not found" is r == 0 with a null result; some libcs return ENOENT,
-    // ESRCH, EBADF or EPERM for it instead.
-    if (r == 0 || r == ENOENT || r == ESRCH || r == EBADF || r == EPERM) return env.Null();
+    if (r == 0) return env.Null();
     ThrowErrno(env, r, key.by_name ? "getpwnam_r" : "getpwuid_r");
     return env.Undefined();
   }
 }
 
-// lookupGroup(name | gid) -> { name, gid, members } | null
+// lookupGroup(name | gid) -> { name, gid, members } | null: as lookupUser (getgrnam(3)).
 Napi::Value LookupGroup(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   Args args(info, "lookupGroup", 1);
@@ -110,7 +111,7 @@ Napi::Value LookupGroup(const Napi::CallbackInfo& info) {
     }
     if (r == EINTR) continue;
     if (result != nullptr) return GroupToJs(env, &gr);
-    if (r == 0 || r == ENOENT || r == ESRCH || r == EBADF || r == EPERM) return env.Null();
+    if (r == 0) return env.Null();
     ThrowErrno(env, r, key.by_name ? "getgrnam_r" : "getgrgid_r");
     return env.Undefined();
   }

@@ -82,7 +82,12 @@ export interface NativeBinding {
   setrlimit(resource: number, soft: number, hard: number): void;
 
   // identity.cc
+  /**
+   * null: getpwnam_r(3) found nothing (0 and a null result). Any errno is thrown, including
+   * those some libcs use for "not found" (identity.ts decides).
+   */
   lookupUser(user: string | number): NativeUser | null;
+  /** As lookupUser, with getgrnam_r(3). */
   lookupGroup(group: string | number): NativeGroup | null;
   getgrouplist(user: string, gid: number): number[];
   setgroups(groups: number[]): void;
