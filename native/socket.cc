@@ -42,15 +42,17 @@ int UnixAddress(const std::string& name, bool abstract, struct sockaddr_un* addr
   return 0;
 }
 
-// listenTcp(address, port, backlog, v6only) -> fd. The address is a numeric IPv4 or IPv6
-// literal (names are resolved, if at all, in TypeScript).
+// listenTcp(address, port, backlog, v6only, reuseAddress) -> fd. The address is a numeric
+// IPv4 or IPv6 literal (names are resolved, if at all, in TypeScript). reuseAddress sets
+// SO_REUSEADDR before bind(2) (socket(7)); whether to is src/socket.ts's choice.
 Napi::Value ListenTcp(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  Args args(info, "listenTcp", 4);
+  Args args(info, "listenTcp", 5);
   std::string host = args.String(0, "address");
   int port = (int)args.Int(1, "port", 0, 65535);
   int backlog = (int)args.Int(2, "backlog", 0, Check::kInt32Max);
   bool v6only = args.Bool(3, "v6only");
+  bool reuse = args.Bool(4, "reuseAddress");
   if (!args.Ok()) return env.Undefined();
 
   struct sockaddr_storage ss;
@@ -80,7 +82,7 @@ Napi::Value ListenTcp(const Napi::CallbackInfo& info) {
   int one = 1;
   int v6 = v6only ? 1 : 0;
   const char* step = nullptr;
-  if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) < 0) {
+  if (reuse && setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) < 0) {
     step = "setsockopt";
   } else if (family == AF_INET6 &&
              setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &v6, sizeof v6) < 0) {

@@ -100,7 +100,8 @@ export interface NativeBinding {
   seteuid(uid: number): void;
 
   // socket.cc
-  listenTcp(address: string, port: number, backlog: number, v6only: boolean): number;
+  /** reuseAddress: SO_REUSEADDR before bind(2). */
+  listenTcp(address: string, port: number, backlog: number, v6only: boolean, reuseAddress: boolean): number;
   /** mode -1: leave the umask's. */
   listenUnix(name: string, abstract: boolean, backlog: number, mode: number): number;
   connectUnix(name: string, abstract: boolean): void;
