@@ -292,8 +292,9 @@ Napi::Value BindDatagram(const Napi::CallbackInfo& info) {
   return Napi::Number::New(env, fd);
 }
 
-// recvDatagram(fd) -> { data: Buffer, pid } | null (nothing waiting). pid is the sender's
-// as the kernel saw it, or -1 where it does not say. Never blocks.
+// recvDatagram(fd) -> { data: Buffer, pid }. pid is the sender's as the kernel saw it, or -1
+// where it does not say. Never blocks: with nothing waiting it throws EAGAIN (recv(2)), which
+// src/datagram.ts turns into null.
 Napi::Value RecvDatagram(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   Args args(info, "recvDatagram", 1);
@@ -306,7 +307,6 @@ Napi::Value RecvDatagram(const Napi::CallbackInfo& info) {
     n = RecvWithSender(fd, buf, sizeof buf, &pid);
   } while (n < 0 && errno == EINTR);
   if (n < 0) {
-    if (errno == EAGAIN || errno == EWOULDBLOCK) return env.Null();
     ThrowErrno(env, errno, "recvmsg");
     return env.Undefined();
   }

@@ -108,8 +108,11 @@ export interface NativeBinding {
   getsockname(fd: number): NativeSockName;
   sendDatagram(name: string, abstract: boolean, data: Buffer): void;
   bindDatagram(name: string, abstract: boolean): number;
-  /** pid: the sender's, where the kernel says (Linux, SO_PASSCRED); else -1. */
-  recvDatagram(fd: number): { data: Buffer; pid: number } | null;
+  /**
+   * pid: the sender's, where the kernel says (Linux, SO_PASSCRED); else -1. Never waits:
+   * with nothing to read it throws EAGAIN.
+   */
+  recvDatagram(fd: number): { data: Buffer; pid: number };
   hasAbstractSockets: boolean;
 
   // process.cc
