@@ -39,6 +39,9 @@
             "OTHER_CFLAGS": [ "-fstack-protector-strong", "-Wall", "-Wextra", "-Wno-unused-parameter" ]
           }
         } ],
+        [ "OS!='linux' and OS!='mac' and OS!='win'", {
+          "sources": [ "native/platform_posix.cc" ]
+        } ],
         [ "OS=='win'", {
           "type": "none",
           "sources!": [
