@@ -14,6 +14,8 @@
 #include <napi.h>
 
 #include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
 
 #include <cmath>
 #include <string>
@@ -58,7 +60,25 @@ class Check {
   bool Ok() const { return ok_ && !env_.IsExceptionPending(); }
 
   void Fail(const std::string& what, const char* expected, Napi::Value got) {
-    Throw(std::string(fn_) + "(): " + what + " must be " + expected + "; received " + TypeName(got));
+    std::string received = TypeName(got);
+    if (got.IsNumber()) {
+      // The value too: a number is refused for its range or a fraction, not its type.
+      double d = got.As<Napi::Number>().DoubleValue();
+      char text[32];
+      if (std::isnan(d)) {
+        snprintf(text, sizeof text, " (NaN)");
+      } else if (std::isinf(d)) {
+        snprintf(text, sizeof text, " (%sInfinity)", d < 0 ? "-" : "");
+      } else {
+        // The shortest of 15 or 17 digits that reads back as d, as JavaScript would print it.
+        snprintf(text, sizeof text, "%.15g", d);
+        if (strtod(text, nullptr) != d) snprintf(text, sizeof text, "%.17g", d);
+        std::string digits = text;
+        snprintf(text, sizeof text, " (%s)", digits.c_str());
+      }
+      received += text;
+    }
+    Throw(std::string(fn_) + "(): " + what + " must be " + expected + "; received " + received);
   }
 
   static constexpr int64_t kInt32Min = INT32_MIN;
@@ -273,8 +293,6 @@ class Reader : public Check {
     });
     return out;
   }
-
-  const std::string& Prefix() const { return prefix_; }
 
  private:
   Napi::Value Get(const char* key) {
