@@ -19,6 +19,8 @@
       "defines": [
         "NAPI_VERSION=8",
         "NAPI_DISABLE_CPP_EXCEPTIONS",
+        # Calls that can fail or run JavaScript return Napi::Maybe: see native/napi_util.h.
+        "NODE_ADDON_API_ENABLE_MAYBE",
         "NODE_ADDON_API_DISABLE_DEPRECATED"
       ],
       "cflags": [ "-fvisibility=hidden", "-fstack-protector-strong", "-Wall", "-Wextra", "-Wno-unused-parameter" ],
@@ -36,6 +38,9 @@
             "MACOSX_DEPLOYMENT_TARGET": "11.0",
             "OTHER_CFLAGS": [ "-fstack-protector-strong", "-Wall", "-Wextra", "-Wno-unused-parameter" ]
           }
+        } ],
+        [ "OS!='linux' and OS!='mac' and OS!='win'", {
+          "sources": [ "native/platform_posix.cc" ]
         } ],
         [ "OS=='win'", {
           "type": "none",

@@ -26,9 +26,9 @@ int OpenAt(int dirfd, const std::string& path, int flags) {
 // openDirectory(path) -> fd
 Napi::Value OpenDirectory(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  if (!ArgsOk(info, 1)) return env.Undefined();
-  std::string path = info[0].ToString().Utf8Value();
-  if (env.IsExceptionPending()) return env.Undefined();
+  Args args(info, "openDirectory", 1);
+  std::string path = args.String(0, "path");
+  if (!args.Ok()) return env.Undefined();
   int fd = OpenAt(AT_FDCWD, path, O_RDONLY | O_DIRECTORY);
   if (fd < 0) {
     ThrowErrno(env, errno, "open");
@@ -40,10 +40,10 @@ Napi::Value OpenDirectory(const Napi::CallbackInfo& info) {
 // listDirectoryAt(dirfd, path) -> names, without "." and ".."
 Napi::Value ListDirectoryAt(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  if (!ArgsOk(info, 2)) return env.Undefined();
-  int dirfd = info[0].ToNumber().Int32Value();
-  std::string path = info[1].ToString().Utf8Value();
-  if (env.IsExceptionPending()) return env.Undefined();
+  Args args(info, "listDirectoryAt", 2);
+  int dirfd = args.Fd(0, "dirfd");
+  std::string path = args.String(1, "path");
+  if (!args.Ok()) return env.Undefined();
   int fd = OpenAt(dirfd, path, O_RDONLY | O_DIRECTORY);
   DIR* dir = fd < 0 ? nullptr : fdopendir(fd);
   if (dir == nullptr) {
@@ -54,29 +54,30 @@ Napi::Value ListDirectoryAt(const Napi::CallbackInfo& info) {
   }
   Napi::Array out = Napi::Array::New(env);
   uint32_t n = 0;
+  int err = 0;
   for (;;) {
     errno = 0;
     struct dirent* entry = readdir(dir);
-    if (entry == nullptr) break;
+    if (entry == nullptr) {
+      err = errno;
+      break;
+    }
     if (strcmp(entry->d_name, ".") == 0 || strcmp(entry->d_name, "..") == 0) continue;
-    out.Set(n++, Napi::String::New(env, entry->d_name));
+    if (!Put(out, n++, Napi::String::New(env, entry->d_name))) break;  // exception pending
   }
-  int err = errno;
   closedir(dir);  // closes fd too
-  if (err != 0) {
-    ThrowErrno(env, err, "readdir");
-    return env.Undefined();
-  }
+  if (err != 0) ThrowErrno(env, err, "readdir");
+  if (env.IsExceptionPending()) return env.Undefined();
   return out;
 }
 
 // readFileAt(dirfd, path) -> string (the first 1 MiB: /proc files are small)
 Napi::Value ReadFileAt(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  if (!ArgsOk(info, 2)) return env.Undefined();
-  int dirfd = info[0].ToNumber().Int32Value();
-  std::string path = info[1].ToString().Utf8Value();
-  if (env.IsExceptionPending()) return env.Undefined();
+  Args args(info, "readFileAt", 2);
+  int dirfd = args.Fd(0, "dirfd");
+  std::string path = args.String(1, "path");
+  if (!args.Ok()) return env.Undefined();
   int fd = OpenAt(dirfd, path, O_RDONLY | O_NOFOLLOW);
   if (fd < 0) {
     ThrowErrno(env, errno, "openat");
@@ -103,10 +104,10 @@ Napi::Value ReadFileAt(const Napi::CallbackInfo& info) {
 // readLinkAt(dirfd, path) -> string
 Napi::Value ReadLinkAt(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  if (!ArgsOk(info, 2)) return env.Undefined();
-  int dirfd = info[0].ToNumber().Int32Value();
-  std::string path = info[1].ToString().Utf8Value();
-  if (env.IsExceptionPending()) return env.Undefined();
+  Args args(info, "readLinkAt", 2);
+  int dirfd = args.Fd(0, "dirfd");
+  std::string path = args.String(1, "path");
+  if (!args.Ok()) return env.Undefined();
   char buf[4096];
   ssize_t n = readlinkat(dirfd, path.c_str(), buf, sizeof buf);
   if (n < 0) {
@@ -118,11 +119,9 @@ Napi::Value ReadLinkAt(const Napi::CallbackInfo& info) {
 
 }  // namespace
 
-void InitDirfd(Napi::Env env, Napi::Object exports) {
-  exports.Set("openDirectory", Napi::Function::New(env, OpenDirectory, "openDirectory"));
-  exports.Set("listDirectoryAt", Napi::Function::New(env, ListDirectoryAt, "listDirectoryAt"));
-  exports.Set("readFileAt", Napi::Function::New(env, ReadFileAt, "readFileAt"));
-  exports.Set("readLinkAt", Napi::Function::New(env, ReadLinkAt, "readLinkAt"));
+bool InitDirfd(Napi::Env env, Napi::Object exports) {
+  return Export(exports, "openDirectory", OpenDirectory) && Export(exports, "listDirectoryAt", ListDirectoryAt) &&
+         Export(exports, "readFileAt", ReadFileAt) && Export(exports, "readLinkAt", ReadLinkAt);
 }
 
 }  // namespace dk

@@ -1,6 +1,6 @@
 // Lock files: open without following links, flock(2) without blocking, and the descriptor
 // flags a file handed to another process needs (close-on-exec, blocking).
-// A lock that is held is an expected answer (false), not an error.
+// A lock that is held comes back as its errno (EWOULDBLOCK); src/flock.ts makes it false.
 #include "napi_util.h"
 
 #include <errno.h>
@@ -18,13 +18,15 @@ namespace {
 // but a regular file, on which O_NONBLOCK changes nothing.
 Napi::Value OpenLockFile(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  if (!ArgsOk(info, 4)) return env.Undefined();
-  std::string path = info[0].ToString().Utf8Value();
+  Args args(info, "openLockFile", 4);
+  std::string path = args.String(0, "path");
+  bool create = args.Bool(1, "create");
+  mode_t mode = (mode_t)args.Int(2, "mode", 0, 07777);
+  bool exclusive = args.Bool(3, "exclusive");
+  if (!args.Ok()) return env.Undefined();
   int flags = O_RDWR | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY | O_NONBLOCK;
-  if (info[1].ToBoolean().Value()) flags |= O_CREAT;
-  if (info[3].ToBoolean().Value()) flags |= O_CREAT | O_EXCL;
-  mode_t mode = (mode_t)info[2].ToNumber().Uint32Value();
-  if (env.IsExceptionPending()) return env.Undefined();
+  if (create) flags |= O_CREAT;
+  if (exclusive) flags |= O_CREAT | O_EXCL;
   int fd;
   do {
     fd = open(path.c_str(), flags, mode);
@@ -36,31 +38,31 @@ Napi::Value OpenLockFile(const Napi::CallbackInfo& info) {
   return Napi::Number::New(env, fd);
 }
 
-// flock(fd, operation) -> true when granted, false when another description holds it.
-// operation: 0 unlock, 1 shared, 2 exclusive. Always LOCK_NB: a blocking flock would stall
-// the event loop (or a threadpool thread, which is worse).
+// flock(fd, operation): operation 0 unlock, 1 shared, 2 exclusive. Always LOCK_NB: a
+// blocking flock would stall the event loop (or a threadpool thread, which is worse), so a
+// lock another open file description holds fails with EWOULDBLOCK (flock(2)).
 Napi::Value Flock(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  if (!ArgsOk(info, 2)) return env.Undefined();
-  int fd = info[0].ToNumber().Int32Value();
-  int op = info[1].ToNumber().Int32Value();
+  Args args(info, "flock", 2);
+  int fd = args.Fd(0, "fd");
+  int op = (int)args.Int(1, "operation", 0, 2);
+  if (!args.Ok()) return env.Undefined();
   int how = op == 0 ? LOCK_UN : op == 1 ? LOCK_SH : LOCK_EX;
   int r;
   do {
     r = flock(fd, how | LOCK_NB);
   } while (r < 0 && errno == EINTR);
-  if (r == 0) return Napi::Boolean::New(env, true);
-  if (errno == EWOULDBLOCK) return Napi::Boolean::New(env, false);
-  ThrowErrno(env, errno, "flock");
+  if (r < 0) ThrowErrno(env, errno, "flock");
   return env.Undefined();
 }
 
 // setCloexec(fd, on)
 Napi::Value SetCloexec(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  if (!ArgsOk(info, 2)) return env.Undefined();
-  int fd = info[0].ToNumber().Int32Value();
-  bool on = info[1].ToBoolean().Value();
+  Args args(info, "setCloexec", 2);
+  int fd = args.Fd(0, "fd");
+  bool on = args.Bool(1, "on");
+  if (!args.Ok()) return env.Undefined();
   int flags = fcntl(fd, F_GETFD);
   if (flags < 0 || fcntl(fd, F_SETFD, on ? (flags | FD_CLOEXEC) : (flags & ~FD_CLOEXEC)) < 0) {
     ThrowErrno(env, errno, "fcntl");
@@ -71,9 +73,10 @@ Napi::Value SetCloexec(const Napi::CallbackInfo& info) {
 // setNonBlocking(fd, on): O_NONBLOCK on the open file description (fcntl(2) F_SETFL).
 Napi::Value SetNonBlocking(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  if (!ArgsOk(info, 2)) return env.Undefined();
-  int fd = info[0].ToNumber().Int32Value();
-  bool on = info[1].ToBoolean().Value();
+  Args args(info, "setNonBlocking", 2);
+  int fd = args.Fd(0, "fd");
+  bool on = args.Bool(1, "on");
+  if (!args.Ok()) return env.Undefined();
   int flags = fcntl(fd, F_GETFL);
   if (flags < 0 || fcntl(fd, F_SETFL, on ? (flags | O_NONBLOCK) : (flags & ~O_NONBLOCK)) < 0) {
     ThrowErrno(env, errno, "fcntl");
@@ -84,8 +87,10 @@ Napi::Value SetNonBlocking(const Napi::CallbackInfo& info) {
 // getCloexec(fd) -> boolean
 Napi::Value GetCloexec(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  if (!ArgsOk(info, 1)) return env.Undefined();
-  int flags = fcntl(info[0].ToNumber().Int32Value(), F_GETFD);
+  Args args(info, "getCloexec", 1);
+  int fd = args.Fd(0, "fd");
+  if (!args.Ok()) return env.Undefined();
+  int flags = fcntl(fd, F_GETFD);
   if (flags < 0) {
     ThrowErrno(env, errno, "fcntl");
     return env.Undefined();
@@ -95,12 +100,10 @@ Napi::Value GetCloexec(const Napi::CallbackInfo& info) {
 
 }  // namespace
 
-void InitFlock(Napi::Env env, Napi::Object exports) {
-  exports.Set("openLockFile", Napi::Function::New(env, OpenLockFile, "openLockFile"));
-  exports.Set("flock", Napi::Function::New(env, Flock, "flock"));
-  exports.Set("setCloexec", Napi::Function::New(env, SetCloexec, "setCloexec"));
-  exports.Set("getCloexec", Napi::Function::New(env, GetCloexec, "getCloexec"));
-  exports.Set("setNonBlocking", Napi::Function::New(env, SetNonBlocking, "setNonBlocking"));
+bool InitFlock(Napi::Env env, Napi::Object exports) {
+  return Export(exports, "openLockFile", OpenLockFile) && Export(exports, "flock", Flock) &&
+         Export(exports, "setCloexec", SetCloexec) && Export(exports, "getCloexec", GetCloexec) &&
+         Export(exports, "setNonBlocking", SetNonBlocking);
 }
 
 }  // namespace dk

@@ -22,72 +22,97 @@ size_t InitialBufferSize(int name) {
 
 Napi::Value PasswdToJs(Napi::Env env, const struct passwd* pw) {
   Napi::Object out = Napi::Object::New(env);
-  out.Set("name", Napi::String::New(env, pw->pw_name));
-  out.Set("uid", Napi::Number::New(env, pw->pw_uid));
-  out.Set("gid", Napi::Number::New(env, pw->pw_gid));
-  out.Set("home", Napi::String::New(env, pw->pw_dir ? pw->pw_dir : ""));
-  out.Set("shell", Napi::String::New(env, pw->pw_shell ? pw->pw_shell : ""));
-  return out;
+  bool ok = Put(out, "name", Napi::String::New(env, pw->pw_name)) &&
+            Put(out, "uid", Napi::Number::New(env, pw->pw_uid)) &&
+            Put(out, "gid", Napi::Number::New(env, pw->pw_gid)) &&
+            Put(out, "home", Napi::String::New(env, pw->pw_dir ? pw->pw_dir : "")) &&
+            Put(out, "shell", Napi::String::New(env, pw->pw_shell ? pw->pw_shell : ""));
+  return ok ? Napi::Value(out) : env.Undefined();
 }
 
 Napi::Value GroupToJs(Napi::Env env, const struct group* gr) {
   Napi::Object out = Napi::Object::New(env);
-  out.Set("name", Napi::String::New(env, gr->gr_name));
-  out.Set("gid", Napi::Number::New(env, gr->gr_gid));
   Napi::Array members = Napi::Array::New(env);
   for (uint32_t i = 0; gr->gr_mem && gr->gr_mem[i]; i++) {
-    members.Set(i, Napi::String::New(env, gr->gr_mem[i]));
+    if (!Put(members, i, Napi::String::New(env, gr->gr_mem[i]))) return env.Undefined();
   }
-  out.Set("members", members);
+  bool ok = Put(out, "name", Napi::String::New(env, gr->gr_name)) &&
+            Put(out, "gid", Napi::Number::New(env, gr->gr_gid)) && Put(out, "members", members);
+  return ok ? Napi::Value(out) : env.Undefined();
+}
+
+Napi::Value IdArray(Napi::Env env, const gid_t* ids, int n) {
+  Napi::Array out = Napi::Array::New(env, n);
+  for (int i = 0; i < n; i++) {
+    if (!Put(out, (uint32_t)i, Napi::Number::New(env, ids[i]))) return env.Undefined();
+  }
   return out;
 }
 
-// getpwnam(name) / getpwuid(uid) -> { name, uid, gid, home, shell } | null (no such user)
+// A name (string) or an id (number): which lookup a call of lookupUser/lookupGroup makes.
+struct Key {
+  bool by_name;
+  std::string name;
+  uint32_t id;
+};
+
+Key ReadKey(Args& args, const char* what) {
+  Key key = {args.IsString(0), "", 0};
+  if (key.by_name) {
+    key.name = args.String(0, what);
+  } else if (args.Raw(0).IsNumber()) {
+    key.id = args.Id(0, what);
+  } else {
+    args.Fail(args.Label(0, what), "a name (string) or an id (integer)", args.Raw(0));
+  }
+  return key;
+}
+
+// lookupUser(name | uid) -> { name, uid, gid, home, shell } | null. null only for what
+// getpwnam_r(3) defines as "not found": 0 with a null result. Some libcs and NSS modules say
+// it with an errno instead (ENOENT, ESRCH, EBADF, EPERM; getpwnam(3), ERRORS): those are
+// thrown like any errno, and src/identity.ts decides which of them mean "no such user".
 Napi::Value LookupUser(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  if (!ArgsOk(info, 1)) return env.Undefined();
-  bool by_name = info[0].IsString();
-  std::string name = by_name ? info[0].As<Napi::String>().Utf8Value() : "";
-  uid_t uid = by_name ? 0 : (uid_t)info[0].ToNumber().Int64Value();
+  Args args(info, "lookupUser", 1);
+  Key key = ReadKey(args, "user");
+  if (!args.Ok()) return env.Undefined();
   std::vector<char> buf(InitialBufferSize(_SC_GETPW_R_SIZE_MAX));
   for (;;) {
     struct passwd pw, *result = nullptr;
-    int r = by_name ? getpwnam_r(name.c_str(), &pw, buf.data(), buf.size(), &result)
-                    : getpwuid_r(uid, &pw, buf.data(), buf.size(), &result);
+    int r = key.by_name ? getpwnam_r(key.name.c_str(), &pw, buf.data(), buf.size(), &result)
+                        : getpwuid_r((uid_t)key.id, &pw, buf.data(), buf.size(), &result);
     if (r == ERANGE && buf.size() < (1u << 24)) {
       buf.resize(buf.size() * 2);
       continue;
     }
     if (r == EINTR) continue;
-    // getpwnam_r(3): "not found" is r == 0 with a null result; some libcs return ENOENT,
-    // ESRCH, EBADF or EPERM for it instead.
     if (result != nullptr) return PasswdToJs(env, &pw);
-    if (r == 0 || r == ENOENT || r == ESRCH || r == EBADF || r == EPERM) return env.Null();
-    ThrowErrno(env, r, by_name ? "getpwnam_r" : "getpwuid_r");
+    if (r == 0) return env.Null();
+    ThrowErrno(env, r, key.by_name ? "getpwnam_r" : "getpwuid_r");
     return env.Undefined();
   }
 }
 
-// getgrnam(name) / getgrgid(gid) -> { name, gid, members } | null
+// lookupGroup(name | gid) -> { name, gid, members } | null: as lookupUser (getgrnam(3)).
 Napi::Value LookupGroup(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  if (!ArgsOk(info, 1)) return env.Undefined();
-  bool by_name = info[0].IsString();
-  std::string name = by_name ? info[0].As<Napi::String>().Utf8Value() : "";
-  gid_t gid = by_name ? 0 : (gid_t)info[0].ToNumber().Int64Value();
+  Args args(info, "lookupGroup", 1);
+  Key key = ReadKey(args, "group");
+  if (!args.Ok()) return env.Undefined();
   std::vector<char> buf(InitialBufferSize(_SC_GETGR_R_SIZE_MAX));
   for (;;) {
     struct group gr, *result = nullptr;
-    int r = by_name ? getgrnam_r(name.c_str(), &gr, buf.data(), buf.size(), &result)
-                    : getgrgid_r(gid, &gr, buf.data(), buf.size(), &result);
+    int r = key.by_name ? getgrnam_r(key.name.c_str(), &gr, buf.data(), buf.size(), &result)
+                        : getgrgid_r((gid_t)key.id, &gr, buf.data(), buf.size(), &result);
     if (r == ERANGE && buf.size() < (1u << 24)) {
       buf.resize(buf.size() * 2);
       continue;
     }
     if (r == EINTR) continue;
     if (result != nullptr) return GroupToJs(env, &gr);
-    if (r == 0 || r == ENOENT || r == ESRCH || r == EBADF || r == EPERM) return env.Null();
-    ThrowErrno(env, r, by_name ? "getgrnam_r" : "getgrgid_r");
+    if (r == 0) return env.Null();
+    ThrowErrno(env, r, key.by_name ? "getgrnam_r" : "getgrgid_r");
     return env.Undefined();
   }
 }
@@ -95,9 +120,10 @@ Napi::Value LookupGroup(const Napi::CallbackInfo& info) {
 // getgrouplist(user, gid) -> number[] (gid included, as initgroups(3) would set)
 Napi::Value GroupList(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  if (!ArgsOk(info, 2)) return env.Undefined();
-  std::string user = info[0].ToString().Utf8Value();
-  gid_t gid = (gid_t)info[1].ToNumber().Int64Value();
+  Args args(info, "getgrouplist", 2);
+  std::string user = args.String(0, "user");
+  gid_t gid = (gid_t)args.Id(1, "gid");
+  if (!args.Ok()) return env.Undefined();
   std::vector<gid_t> groups(64);
   for (;;) {
     int n = (int)groups.size();
@@ -114,18 +140,17 @@ Napi::Value GroupList(const Napi::CallbackInfo& info) {
       ThrowErrno(env, -r, "getgrouplist");
       return env.Undefined();
     }
-    Napi::Array out = Napi::Array::New(env, r);
-    for (int i = 0; i < r; i++) out.Set((uint32_t)i, Napi::Number::New(env, groups[i]));
-    return out;
+    return IdArray(env, groups.data(), r);
   }
 }
 
 // setgroups(gids)
 Napi::Value SetGroups(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  if (!ArgsOk(info, 1)) return env.Undefined();
-  std::vector<gid_t> groups;
-  for (int64_t g : NumberArray(info[0])) groups.push_back((gid_t)g);
+  Args args(info, "setgroups", 1);
+  std::vector<int64_t> ids = args.Ints(0, "groups", 0, Check::kUint32Max);
+  if (!args.Ok()) return env.Undefined();
+  std::vector<gid_t> groups(ids.begin(), ids.end());
   if (setgroups(groups.size(), groups.data()) < 0) ThrowErrno(env, errno, "setgroups");
   return env.Undefined();
 }
@@ -134,6 +159,8 @@ Napi::Value SetGroups(const Napi::CallbackInfo& info) {
 // effective gid, so a drop to groups: [] could never be verified with it).
 Napi::Value GetGroups(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
+  Args args(info, "getgroups", 0);
+  if (!args.Ok()) return env.Undefined();
   int n = getgroups(0, nullptr);
   std::vector<gid_t> groups(n > 0 ? n : 1);
   if (n >= 0) n = getgroups((int)groups.size(), groups.data());
@@ -141,88 +168,92 @@ Napi::Value GetGroups(const Napi::CallbackInfo& info) {
     ThrowErrno(env, errno, "getgroups");
     return env.Undefined();
   }
-  Napi::Array out = Napi::Array::New(env, n);
-  for (int i = 0; i < n; i++) out.Set((uint32_t)i, Napi::Number::New(env, groups[i]));
-  return out;
+  return IdArray(env, groups.data(), n);
 }
 
 Napi::Value Triple(Napi::Env env, unsigned r, unsigned e, unsigned s) {
   Napi::Array out = Napi::Array::New(env, 3);
-  out.Set(0u, Napi::Number::New(env, r));
-  out.Set(1u, Napi::Number::New(env, e));
-  out.Set(2u, Napi::Number::New(env, s));
-  return out;
+  bool ok = Put(out, 0u, Napi::Number::New(env, r)) && Put(out, 1u, Napi::Number::New(env, e)) &&
+            Put(out, 2u, Napi::Number::New(env, s));
+  return ok ? Napi::Value(out) : env.Undefined();
 }
 
 // setresgid(r, e, s) / setresuid(r, e, s): the libc wrappers, which apply the change to every
 // thread of the process (nptl(7) "setxid"), not the raw syscalls, which change one.
 Napi::Value SetResGidJs(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  if (!ArgsOk(info, 3)) return env.Undefined();
-  int r = SetResGid((gid_t)info[0].ToNumber().Int64Value(), (gid_t)info[1].ToNumber().Int64Value(),
-                    (gid_t)info[2].ToNumber().Int64Value());
-  if (r < 0) ThrowErrno(env, -r, "setresgid");
+  Args args(info, "setresgid", 3);
+  gid_t r = (gid_t)args.Id(0, "rgid"), e = (gid_t)args.Id(1, "egid"), s = (gid_t)args.Id(2, "sgid");
+  if (!args.Ok()) return env.Undefined();
+  int rc = SetResGid(r, e, s);
+  if (rc < 0) ThrowErrno(env, -rc, "setresgid");
   return env.Undefined();
 }
 
 Napi::Value SetResUidJs(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  if (!ArgsOk(info, 3)) return env.Undefined();
-  int r = SetResUid((uid_t)info[0].ToNumber().Int64Value(), (uid_t)info[1].ToNumber().Int64Value(),
-                    (uid_t)info[2].ToNumber().Int64Value());
-  if (r < 0) ThrowErrno(env, -r, "setresuid");
+  Args args(info, "setresuid", 3);
+  uid_t r = (uid_t)args.Id(0, "ruid"), e = (uid_t)args.Id(1, "euid"), s = (uid_t)args.Id(2, "suid");
+  if (!args.Ok()) return env.Undefined();
+  int rc = SetResUid(r, e, s);
+  if (rc < 0) ThrowErrno(env, -rc, "setresuid");
   return env.Undefined();
 }
 
 Napi::Value GetResGidJs(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Args args(info, "getresgid", 0);
+  if (!args.Ok()) return env.Undefined();
   gid_t r, e, s;
   int rc = GetResGid(&r, &e, &s);
   if (rc < 0) {
-    ThrowErrno(info.Env(), -rc, "getresgid");
-    return info.Env().Undefined();
+    ThrowErrno(env, -rc, "getresgid");
+    return env.Undefined();
   }
-  return Triple(info.Env(), r, e, s);
+  return Triple(env, r, e, s);
 }
 
 Napi::Value GetResUidJs(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Args args(info, "getresuid", 0);
+  if (!args.Ok()) return env.Undefined();
   uid_t r, e, s;
   int rc = GetResUid(&r, &e, &s);
   if (rc < 0) {
-    ThrowErrno(info.Env(), -rc, "getresuid");
-    return info.Env().Undefined();
+    ThrowErrno(env, -rc, "getresuid");
+    return env.Undefined();
   }
-  return Triple(info.Env(), r, e, s);
+  return Triple(env, r, e, s);
 }
 
 // setuid(uid) / seteuid(uid): used to prove a drop cannot be undone (they must fail).
 Napi::Value SetUid(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  if (!ArgsOk(info, 1)) return env.Undefined();
-  if (setuid((uid_t)info[0].ToNumber().Int64Value()) < 0) ThrowErrno(env, errno, "setuid");
+  Args args(info, "setuid", 1);
+  uid_t uid = (uid_t)args.Id(0, "uid");
+  if (!args.Ok()) return env.Undefined();
+  if (setuid(uid) < 0) ThrowErrno(env, errno, "setuid");
   return env.Undefined();
 }
 
 Napi::Value SetEuid(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  if (!ArgsOk(info, 1)) return env.Undefined();
-  if (seteuid((uid_t)info[0].ToNumber().Int64Value()) < 0) ThrowErrno(env, errno, "seteuid");
+  Args args(info, "seteuid", 1);
+  uid_t uid = (uid_t)args.Id(0, "uid");
+  if (!args.Ok()) return env.Undefined();
+  if (seteuid(uid) < 0) ThrowErrno(env, errno, "seteuid");
   return env.Undefined();
 }
 
 }  // namespace
 
-void InitIdentity(Napi::Env env, Napi::Object exports) {
-  exports.Set("lookupUser", Napi::Function::New(env, LookupUser, "lookupUser"));
-  exports.Set("lookupGroup", Napi::Function::New(env, LookupGroup, "lookupGroup"));
-  exports.Set("getgrouplist", Napi::Function::New(env, GroupList, "getgrouplist"));
-  exports.Set("setgroups", Napi::Function::New(env, SetGroups, "setgroups"));
-  exports.Set("getgroups", Napi::Function::New(env, GetGroups, "getgroups"));
-  exports.Set("setresgid", Napi::Function::New(env, SetResGidJs, "setresgid"));
-  exports.Set("setresuid", Napi::Function::New(env, SetResUidJs, "setresuid"));
-  exports.Set("getresgid", Napi::Function::New(env, GetResGidJs, "getresgid"));
-  exports.Set("getresuid", Napi::Function::New(env, GetResUidJs, "getresuid"));
-  exports.Set("setuid", Napi::Function::New(env, SetUid, "setuid"));
-  exports.Set("seteuid", Napi::Function::New(env, SetEuid, "seteuid"));
+bool InitIdentity(Napi::Env env, Napi::Object exports) {
+  return Export(exports, "lookupUser", LookupUser) && Export(exports, "lookupGroup", LookupGroup) &&
+         Export(exports, "getgrouplist", GroupList) && Export(exports, "setgroups", SetGroups) &&
+         Export(exports, "getgroups", GetGroups) && Export(exports, "setresgid", SetResGidJs) &&
+         Export(exports, "setresuid", SetResUidJs) && Export(exports, "getresgid", GetResGidJs) &&
+         Export(exports, "getresuid", GetResUidJs) && Export(exports, "setuid", SetUid) &&
+         Export(exports, "seteuid", SetEuid);
 }
 
 }  // namespace dk

@@ -1,5 +1,6 @@
-// What differs between Linux and macOS, behind one set of names. Each function returns 0 (or
-// a value >= 0) on success and -errno on failure, and is async-signal-safe unless noted, so
+// What differs between Linux, macOS and other POSIX systems, behind one set of names
+// (platform_linux.cc, platform_darwin.cc, platform_posix.cc). Each function returns 0 (or a
+// value >= 0) on success and -errno on failure, and is async-signal-safe unless noted, so
 // spawn.cc may call it between fork and execve.
 #ifndef DAEMONKIT_PLATFORM_H
 #define DAEMONKIT_PLATFORM_H
@@ -37,15 +38,16 @@ int SocketCloexec(int domain, int type, int protocol);
 // Flags for send(2) that keep a closed peer from raising SIGPIPE.
 int SendNoSignalFlags();
 
-// Real, effective and saved ids. macOS has no setresuid(2): it uses setuid/setgid, which for
-// root set all three.
+// Real, effective and saved ids. macOS (and some other systems) have no setresuid(2): they
+// use setuid/setgid, which for root set all three.
 int SetResGid(gid_t rgid, gid_t egid, gid_t sgid);
 int SetResUid(uid_t ruid, uid_t euid, uid_t suid);
 int GetResGid(gid_t* rgid, gid_t* egid, gid_t* sgid);  // not signal-safe on macOS
 int GetResUid(uid_t* ruid, uid_t* euid, uid_t* suid);
 
-// getgrouplist(3): Linux takes gid_t*, macOS int*. Returns the count or -errno; *n is the
-// capacity on input and the needed size when it is too small (-ERANGE).
+// getgrouplist(3): Linux takes gid_t*, macOS int*; elsewhere getgrent(3). Returns the count
+// or -errno; *n is the capacity on input and the needed size when it is too small (-ERANGE).
+// Not signal-safe.
 int GetGroupList(const char* user, gid_t gid, gid_t* groups, int* n);
 
 // prctl(2) on Linux; -ENOSYS elsewhere.

@@ -1,6 +1,7 @@
 // macOS side of platform.h. No close_range, pipe2, SOCK_CLOEXEC, MSG_NOSIGNAL, setresuid or
 // prctl: each is emulated with what Darwin has, or reported as ENOSYS.
 #include "platform.h"
+#include "platform_common.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -13,24 +14,12 @@
 
 namespace dk {
 
-int CloseRangeCloexec(int first, int limit) {
-  for (int fd = first; fd < limit; fd++) {
-    int flags = fcntl(fd, F_GETFD);
-    if (flags < 0) continue;
-    if (!(flags & FD_CLOEXEC) && fcntl(fd, F_SETFD, flags | FD_CLOEXEC) < 0) return -errno;
-  }
-  return 0;
-}
+int CloseRangeCloexec(int first, int limit) { return common::SweepCloexec(first, limit); }
 
 pid_t ForkInChild() { return fork(); }
 
-void BlockAllSignals(sigset_t* old) {
-  sigset_t all;
-  sigfillset(&all);
-  pthread_sigmask(SIG_SETMASK, &all, old);
-}
-
-void RestoreSignals(const sigset_t* old) { pthread_sigmask(SIG_SETMASK, old, nullptr); }
+void BlockAllSignals(sigset_t* old) { common::BlockAllSignals(old); }
+void RestoreSignals(const sigset_t* old) { common::RestoreSignals(old); }
 
 // Darwin has neither O_PATH nor a chmod that refuses links: lstat, then chmod. A link swapped
 // in between is followed; keep socket paths in directories only the service owns.
@@ -41,29 +30,14 @@ int ChmodSocketFile(const char* path, mode_t mode) {
   return chmod(path, mode) == 0 ? 0 : -errno;
 }
 
-static int SetCloexec(int fd) {
-  int flags = fcntl(fd, F_GETFD);
-  if (flags < 0 || fcntl(fd, F_SETFD, flags | FD_CLOEXEC) < 0) return -errno;
-  return 0;
-}
-
-int PipeCloexec(int fds[2]) {
-  if (pipe(fds) < 0) return -errno;
-  int r = SetCloexec(fds[0]);
-  if (r == 0) r = SetCloexec(fds[1]);
-  if (r < 0) {
-    close(fds[0]);
-    close(fds[1]);
-  }
-  return r;
-}
+int PipeCloexec(int fds[2]) { return common::PipeThenCloexec(fds); }
 
 int SocketCloexec(int domain, int type, int protocol) {
   int fd = socket(domain, type, protocol);
   if (fd < 0) return -errno;
   int one = 1;
   setsockopt(fd, SOL_SOCKET, SO_NOSIGPIPE, &one, sizeof one);
-  int r = SetCloexec(fd);
+  int r = common::SetCloexec(fd);
   if (r < 0) {
     close(fd);
     return r;
@@ -81,19 +55,9 @@ int SetResUid(uid_t r, uid_t e, uid_t s) {
   if (r != e || e != s) return -ENOSYS;
   return setuid(r) == 0 ? 0 : -errno;
 }
-// Darwin cannot read the saved ids; after setuid(2) as root they equal the real id.
-int GetResGid(gid_t* r, gid_t* e, gid_t* s) {
-  *r = getgid();
-  *e = getegid();
-  *s = *r;
-  return 0;
-}
-int GetResUid(uid_t* r, uid_t* e, uid_t* s) {
-  *r = getuid();
-  *e = geteuid();
-  *s = *r;
-  return 0;
-}
+// Darwin cannot read the saved ids.
+int GetResGid(gid_t* r, gid_t* e, gid_t* s) { return common::IdsWithoutSaved(getgid(), getegid(), r, e, s); }
+int GetResUid(uid_t* r, uid_t* e, uid_t* s) { return common::IdsWithoutSaved(getuid(), geteuid(), r, e, s); }
 
 int GetGroupList(const char* user, gid_t gid, gid_t* groups, int* n) {
   int capacity = *n;

@@ -1,5 +1,6 @@
 // Linux side of platform.h.
 #include "platform.h"
+#include "platform_common.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -28,12 +29,7 @@ int CloseRangeCloexec(int first, int limit) {
   // falls back to the sweep: old kernels say ENOSYS, kernels before 5.11 EINVAL for the flag,
   // and container seccomp profiles written before close_range existed say EPERM.
   if (syscall(SYS_close_range, (unsigned int)first, ~0U, CLOSE_RANGE_CLOEXEC) == 0) return 0;
-  for (int fd = first; fd < limit; fd++) {
-    int flags = fcntl(fd, F_GETFD);
-    if (flags < 0) continue;  // EBADF: not open
-    if (!(flags & FD_CLOEXEC) && fcntl(fd, F_SETFD, flags | FD_CLOEXEC) < 0) return -errno;
-  }
-  return 0;
+  return common::SweepCloexec(first, limit);
 }
 
 pid_t ForkInChild() {

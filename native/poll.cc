@@ -30,8 +30,9 @@ void OnReadable(uv_poll_t* handle, int status, int events) {
   Napi::HandleScope scope(env);
   // status < 0 is the errno the poll failed with (the descriptor was closed under it, say):
   // the callback is told and decides.
-  w->callback.MakeCallback(env.Global(), {Napi::Number::New(env, status)});
-  if (env.IsExceptionPending()) {
+  // Nothing comes back when the callback threw; the result itself is not used.
+  Napi::Maybe<Napi::Value> result = w->callback.MakeCallback(env.Global(), {Napi::Number::New(env, status)});
+  if (result.IsNothing() && env.IsExceptionPending()) {
     // As for any callback from the event loop: an uncaught exception.
     napi_value error;
     napi_get_and_clear_last_exception(w->env, &error);
@@ -42,11 +43,10 @@ void OnReadable(uv_poll_t* handle, int status, int events) {
 // pollReadable(fd, callback(status)) -> id. The descriptor stays the caller's.
 Napi::Value PollReadable(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  if (!ArgsOk(info, 2) || !info[0].IsNumber() || !info[1].IsFunction()) {
-    if (!env.IsExceptionPending()) Napi::TypeError::New(env, "daemonkit native: pollReadable(fd, callback)").ThrowAsJavaScriptException();
-    return env.Undefined();
-  }
-  int fd = info[0].As<Napi::Number>().Int32Value();
+  Args args(info, "pollReadable", 2);
+  int fd = args.Fd(0, "fd");
+  Napi::Function callback = args.Function(1, "callback");
+  if (!args.Ok()) return env.Undefined();
   uv_loop_t* loop = nullptr;
   if (napi_get_uv_event_loop(env, &loop) != napi_ok || loop == nullptr) {
     ThrowErrno(env, EINVAL, "uv_poll_init");
@@ -67,7 +67,7 @@ Napi::Value PollReadable(const Napi::CallbackInfo& info) {
     ThrowErrno(env, -r, "uv_poll_start", fd);
     return env.Undefined();
   }
-  w->callback = Napi::Persistent(info[1].As<Napi::Function>());
+  w->callback = Napi::Persistent(callback);
   int32_t id = next_id++;
   watches[id] = w;
   return Napi::Number::New(env, id);
@@ -76,8 +76,10 @@ Napi::Value PollReadable(const Napi::CallbackInfo& info) {
 // pollStop(id): no more callbacks; the handle is closed on the next loop turn.
 Napi::Value PollStop(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  if (!ArgsOk(info, 1) || !info[0].IsNumber()) return env.Undefined();
-  auto it = watches.find(info[0].As<Napi::Number>().Int32Value());
+  Args args(info, "pollStop", 1);
+  int32_t id = args.Int32(0, "id");
+  if (!args.Ok()) return env.Undefined();
+  auto it = watches.find(id);
   if (it == watches.end()) return env.Undefined();
   Watch* w = it->second;
   watches.erase(it);
@@ -88,9 +90,8 @@ Napi::Value PollStop(const Napi::CallbackInfo& info) {
 
 }  // namespace
 
-void InitPoll(Napi::Env env, Napi::Object exports) {
-  exports.Set("pollReadable", Napi::Function::New(env, PollReadable, "pollReadable"));
-  exports.Set("pollStop", Napi::Function::New(env, PollStop, "pollStop"));
+bool InitPoll(Napi::Env env, Napi::Object exports) {
+  return Export(exports, "pollReadable", PollReadable) && Export(exports, "pollStop", PollStop);
 }
 
 }  // namespace dk

@@ -70,46 +70,47 @@ Napi::Value ToJs(Napi::Env env, rlim_t v) {
   return Napi::Number::New(env, v == RLIM_INFINITY ? INFINITY : (double)v);
 }
 
-rlim_t FromJs(Napi::Value v) {
-  double d = v.ToNumber().DoubleValue();
-  return isinf(d) ? RLIM_INFINITY : (rlim_t)d;
-}
+// Checked by Args::Limit: an integer >= 0 that a double holds exactly, or Infinity.
+rlim_t FromJs(double d) { return isinf(d) ? RLIM_INFINITY : (rlim_t)d; }
 
 // getrlimit(resource) -> [soft, hard]
 Napi::Value GetRlimit(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  if (!ArgsOk(info, 1)) return env.Undefined();
+  Args args(info, "getrlimit", 1);
+  int resource = args.Int32(0, "resource");
+  if (!args.Ok()) return env.Undefined();
   struct rlimit lim;
-  if (getrlimit(info[0].ToNumber().Int32Value(), &lim) < 0) {
+  if (getrlimit(resource, &lim) < 0) {
     ThrowErrno(env, errno, "getrlimit");
     return env.Undefined();
   }
   Napi::Array out = Napi::Array::New(env, 2);
-  out.Set(0u, ToJs(env, lim.rlim_cur));
-  out.Set(1u, ToJs(env, lim.rlim_max));
+  if (!Put(out, 0u, ToJs(env, lim.rlim_cur)) || !Put(out, 1u, ToJs(env, lim.rlim_max))) return env.Undefined();
   return out;
 }
 
 // setrlimit(resource, soft, hard)
 Napi::Value SetRlimit(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  if (!ArgsOk(info, 3)) return env.Undefined();
+  Args args(info, "setrlimit", 3);
+  int resource = args.Int32(0, "resource");
   struct rlimit lim;
-  lim.rlim_cur = FromJs(info[1]);
-  lim.rlim_max = FromJs(info[2]);
-  if (env.IsExceptionPending()) return env.Undefined();
-  if (setrlimit(info[0].ToNumber().Int32Value(), &lim) < 0) ThrowErrno(env, errno, "setrlimit");
+  lim.rlim_cur = FromJs(args.Limit(1, "soft"));
+  lim.rlim_max = FromJs(args.Limit(2, "hard"));
+  if (!args.Ok()) return env.Undefined();
+  if (setrlimit(resource, &lim) < 0) ThrowErrno(env, errno, "setrlimit");
   return env.Undefined();
 }
 
 }  // namespace
 
-void InitRlimit(Napi::Env env, Napi::Object exports) {
+bool InitRlimit(Napi::Env env, Napi::Object exports) {
   Napi::Object resources = Napi::Object::New(env);
-  for (const Resource& r : kResources) resources.Set(r.name, Napi::Number::New(env, r.id));
-  exports.Set("rlimitResources", resources);
-  exports.Set("getrlimit", Napi::Function::New(env, GetRlimit, "getrlimit"));
-  exports.Set("setrlimit", Napi::Function::New(env, SetRlimit, "setrlimit"));
+  for (const Resource& r : kResources) {
+    if (!Put(resources, r.name, Napi::Number::New(env, r.id))) return false;
+  }
+  return Put(exports, "rlimitResources", resources) && Export(exports, "getrlimit", GetRlimit) &&
+         Export(exports, "setrlimit", SetRlimit);
 }
 
 }  // namespace dk

@@ -42,16 +42,18 @@ int UnixAddress(const std::string& name, bool abstract, struct sockaddr_un* addr
   return 0;
 }
 
-// listenTcp(address, port, backlog, v6only) -> fd. The address is a numeric IPv4 or IPv6
-// literal (names are resolved, if at all, in TypeScript).
+// listenTcp(address, port, backlog, v6only, reuseAddress) -> fd. The address is a numeric
+// IPv4 or IPv6 literal (names are resolved, if at all, in TypeScript). reuseAddress sets
+// SO_REUSEADDR before bind(2) (socket(7)); whether to is src/socket.ts's choice.
 Napi::Value ListenTcp(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  if (!ArgsOk(info, 4)) return env.Undefined();
-  std::string host = info[0].ToString().Utf8Value();
-  int port = info[1].ToNumber().Int32Value();
-  int backlog = info[2].ToNumber().Int32Value();
-  bool v6only = info[3].ToBoolean().Value();
-  if (env.IsExceptionPending()) return env.Undefined();
+  Args args(info, "listenTcp", 5);
+  std::string host = args.String(0, "address");
+  int port = (int)args.Int(1, "port", 0, 65535);
+  int backlog = (int)args.Int(2, "backlog", 0, Check::kInt32Max);
+  bool v6only = args.Bool(3, "v6only");
+  bool reuse = args.Bool(4, "reuseAddress");
+  if (!args.Ok()) return env.Undefined();
 
   struct sockaddr_storage ss;
   memset(&ss, 0, sizeof ss);
@@ -80,7 +82,7 @@ Napi::Value ListenTcp(const Napi::CallbackInfo& info) {
   int one = 1;
   int v6 = v6only ? 1 : 0;
   const char* step = nullptr;
-  if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) < 0) {
+  if (reuse && setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) < 0) {
     step = "setsockopt";
   } else if (family == AF_INET6 &&
              setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &v6, sizeof v6) < 0) {
@@ -102,12 +104,12 @@ Napi::Value ListenTcp(const Napi::CallbackInfo& info) {
 // bind(2) and listen(2), so no client connects while the file still has the umask's mode.
 Napi::Value ListenUnix(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  if (!ArgsOk(info, 4)) return env.Undefined();
-  std::string name = info[0].ToString().Utf8Value();
-  bool abstract = info[1].ToBoolean().Value();
-  int backlog = info[2].ToNumber().Int32Value();
-  int mode = info[3].ToNumber().Int32Value();
-  if (env.IsExceptionPending()) return env.Undefined();
+  Args args(info, "listenUnix", 4);
+  std::string name = args.String(0, "name");
+  bool abstract = args.Bool(1, "abstract");
+  int backlog = (int)args.Int(2, "backlog", 0, Check::kInt32Max);
+  int mode = (int)args.Int(3, "mode", -1, 07777);
+  if (!args.Ok()) return env.Undefined();
   struct sockaddr_un addr;
   socklen_t len;
   int r = UnixAddress(name, abstract, &addr, &len);
@@ -148,10 +150,10 @@ Napi::Value ListenUnix(const Napi::CallbackInfo& info) {
 // but its backlog is full. Never blocks.
 Napi::Value ConnectUnix(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  if (!ArgsOk(info, 2)) return env.Undefined();
-  std::string name = info[0].ToString().Utf8Value();
-  bool abstract = info[1].ToBoolean().Value();
-  if (env.IsExceptionPending()) return env.Undefined();
+  Args args(info, "connectUnix", 2);
+  std::string name = args.String(0, "name");
+  bool abstract = args.Bool(1, "abstract");
+  if (!args.Ok()) return env.Undefined();
   struct sockaddr_un addr;
   socklen_t len;
   int r = UnixAddress(name, abstract, &addr, &len);
@@ -184,54 +186,52 @@ Napi::Value ConnectUnix(const Napi::CallbackInfo& info) {
 // getsockname(fd) -> { family: 'IPv4'|'IPv6', address, port } | { family: 'unix', path, abstract }
 Napi::Value GetSockName(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  if (!ArgsOk(info, 1)) return env.Undefined();
+  Args args(info, "getsockname", 1);
+  int fd = args.Fd(0, "fd");
+  if (!args.Ok()) return env.Undefined();
   struct sockaddr_storage ss;
   socklen_t len = sizeof ss;
   memset(&ss, 0, sizeof ss);
-  if (getsockname(info[0].ToNumber().Int32Value(), (struct sockaddr*)&ss, &len) < 0) {
+  if (getsockname(fd, (struct sockaddr*)&ss, &len) < 0) {
     ThrowErrno(env, errno, "getsockname");
     return env.Undefined();
   }
   Napi::Object out = Napi::Object::New(env);
   char text[INET6_ADDRSTRLEN] = "";
+  bool ok;
   if (ss.ss_family == AF_INET) {
     struct sockaddr_in* in4 = (struct sockaddr_in*)&ss;
     inet_ntop(AF_INET, &in4->sin_addr, text, sizeof text);
-    out.Set("family", "IPv4");
-    out.Set("address", text);
-    out.Set("port", ntohs(in4->sin_port));
+    ok = Put(out, "family", Napi::String::New(env, "IPv4")) && Put(out, "address", Napi::String::New(env, text)) &&
+         Put(out, "port", Napi::Number::New(env, ntohs(in4->sin_port)));
   } else if (ss.ss_family == AF_INET6) {
     struct sockaddr_in6* in6 = (struct sockaddr_in6*)&ss;
     inet_ntop(AF_INET6, &in6->sin6_addr, text, sizeof text);
-    out.Set("family", "IPv6");
-    out.Set("address", text);
-    out.Set("port", ntohs(in6->sin6_port));
+    ok = Put(out, "family", Napi::String::New(env, "IPv6")) && Put(out, "address", Napi::String::New(env, text)) &&
+         Put(out, "port", Napi::Number::New(env, ntohs(in6->sin6_port)));
   } else if (ss.ss_family == AF_UNIX) {
     struct sockaddr_un* un = (struct sockaddr_un*)&ss;
     size_t n = len > offsetof(struct sockaddr_un, sun_path) ? len - offsetof(struct sockaddr_un, sun_path) : 0;
     bool abstract = n > 0 && un->sun_path[0] == '\0';
     const char* start = un->sun_path + (abstract ? 1 : 0);
     size_t size = abstract ? n - 1 : strnlen(un->sun_path, n);
-    out.Set("family", "unix");
-    out.Set("path", Napi::String::New(env, start, size));
-    out.Set("abstract", abstract);
+    ok = Put(out, "family", Napi::String::New(env, "unix")) && Put(out, "path", Napi::String::New(env, start, size)) &&
+         Put(out, "abstract", Napi::Boolean::New(env, abstract));
   } else {
-    out.Set("family", Napi::Number::New(env, ss.ss_family));
+    ok = Put(out, "family", Napi::Number::New(env, ss.ss_family));
   }
-  return out;
+  return ok ? Napi::Value(out) : env.Undefined();
 }
 
 // sendDatagram(name, abstract, buffer): one datagram from a fresh unbound socket, as
 // sd_notify(3) does; the socket is closed before returning.
 Napi::Value SendDatagram(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  if (!ArgsOk(info, 3) || !info[2].IsBuffer()) {
-    if (!env.IsExceptionPending()) Napi::TypeError::New(env, "buffer expected").ThrowAsJavaScriptException();
-    return env.Undefined();
-  }
-  std::string name = info[0].ToString().Utf8Value();
-  bool abstract = info[1].ToBoolean().Value();
-  Napi::Buffer<char> data = info[2].As<Napi::Buffer<char>>();
+  Args args(info, "sendDatagram", 3);
+  std::string name = args.String(0, "name");
+  bool abstract = args.Bool(1, "abstract");
+  Napi::Buffer<char> data = args.Buffer(2, "data");
+  if (!args.Ok()) return env.Undefined();
   struct sockaddr_un addr;
   socklen_t len;
   int r = UnixAddress(name, abstract, &addr, &len);
@@ -259,9 +259,10 @@ Napi::Value SendDatagram(const Napi::CallbackInfo& info) {
 // Linux), it is asked to, as systemd's notify socket does.
 Napi::Value BindDatagram(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  if (!ArgsOk(info, 2)) return env.Undefined();
-  std::string name = info[0].ToString().Utf8Value();
-  bool abstract = info[1].ToBoolean().Value();
+  Args args(info, "bindDatagram", 2);
+  std::string name = args.String(0, "name");
+  bool abstract = args.Bool(1, "abstract");
+  if (!args.Ok()) return env.Undefined();
   struct sockaddr_un addr;
   socklen_t len;
   int r = UnixAddress(name, abstract, &addr, &len);
@@ -291,12 +292,14 @@ Napi::Value BindDatagram(const Napi::CallbackInfo& info) {
   return Napi::Number::New(env, fd);
 }
 
-// recvDatagram(fd) -> { data: Buffer, pid } | null (nothing waiting). pid is the sender's
-// as the kernel saw it, or -1 where it does not say. Never blocks.
+// recvDatagram(fd) -> { data: Buffer, pid }. pid is the sender's as the kernel saw it, or -1
+// where it does not say. Never blocks: with nothing waiting it throws EAGAIN (recv(2)), which
+// src/datagram.ts turns into null.
 Napi::Value RecvDatagram(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  if (!ArgsOk(info, 1)) return env.Undefined();
-  int fd = info[0].ToNumber().Int32Value();
+  Args args(info, "recvDatagram", 1);
+  int fd = args.Fd(0, "fd");
+  if (!args.Ok()) return env.Undefined();
   char buf[65536];
   pid_t pid = -1;
   ssize_t n;
@@ -304,27 +307,22 @@ Napi::Value RecvDatagram(const Napi::CallbackInfo& info) {
     n = RecvWithSender(fd, buf, sizeof buf, &pid);
   } while (n < 0 && errno == EINTR);
   if (n < 0) {
-    if (errno == EAGAIN || errno == EWOULDBLOCK) return env.Null();
     ThrowErrno(env, errno, "recvmsg");
     return env.Undefined();
   }
   Napi::Object out = Napi::Object::New(env);
-  out.Set("data", Napi::Buffer<char>::Copy(env, buf, (size_t)n));
-  out.Set("pid", Napi::Number::New(env, pid));
-  return out;
+  bool ok = Put(out, "data", Napi::Buffer<char>::Copy(env, buf, (size_t)n)) && Put(out, "pid", Napi::Number::New(env, pid));
+  return ok ? Napi::Value(out) : env.Undefined();
 }
 
 }  // namespace
 
-void InitSocket(Napi::Env env, Napi::Object exports) {
-  exports.Set("listenTcp", Napi::Function::New(env, ListenTcp, "listenTcp"));
-  exports.Set("listenUnix", Napi::Function::New(env, ListenUnix, "listenUnix"));
-  exports.Set("connectUnix", Napi::Function::New(env, ConnectUnix, "connectUnix"));
-  exports.Set("getsockname", Napi::Function::New(env, GetSockName, "getsockname"));
-  exports.Set("sendDatagram", Napi::Function::New(env, SendDatagram, "sendDatagram"));
-  exports.Set("bindDatagram", Napi::Function::New(env, BindDatagram, "bindDatagram"));
-  exports.Set("recvDatagram", Napi::Function::New(env, RecvDatagram, "recvDatagram"));
-  exports.Set("hasAbstractSockets", Napi::Boolean::New(env, HasAbstractSockets()));
+bool InitSocket(Napi::Env env, Napi::Object exports) {
+  return Export(exports, "listenTcp", ListenTcp) && Export(exports, "listenUnix", ListenUnix) &&
+         Export(exports, "connectUnix", ConnectUnix) && Export(exports, "getsockname", GetSockName) &&
+         Export(exports, "sendDatagram", SendDatagram) && Export(exports, "bindDatagram", BindDatagram) &&
+         Export(exports, "recvDatagram", RecvDatagram) &&
+         Put(exports, "hasAbstractSockets", Napi::Boolean::New(env, HasAbstractSockets()));
 }
 
 }  // namespace dk

@@ -321,20 +321,22 @@ rlim_t LimitValue(double d) { return isinf(d) ? RLIM_INFINITY : (rlim_t)d; }
 //   -> pid
 // setListenPid adds LISTEN_PID=<the new program's pid> to its environment.
 // stdio entries and fds are descriptors, -1 for /dev/null; fds[i] lands at 3 + i. Every
-// field is validated in TypeScript (src/spawn.ts); here a wrong type only throws.
+// field is validated in TypeScript (src/spawn.ts); here each is only checked to be of its C
+// type (Reader), so a wrong call throws a TypeError instead of forking with garbage.
 Napi::Value SpawnJs(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  if (!ArgsOk(info, 1)) return env.Undefined();
-  Reader in(info[0]);
+  Args args(info, "spawn", 1);
+  if (!args.Ok()) return env.Undefined();
+  Reader in(info[0], "spawn");
 
   std::string file = in.String("file");
-  std::vector<std::string> argv_s = in.StringArray("argv");
-  std::vector<std::string> envp_s = in.StringArray("envp");
+  std::vector<std::string> argv_s = in.Strings("argv");
+  std::vector<std::string> envp_s = in.Strings("envp");
   bool has_cwd = in.Has("cwd");
   std::string cwd = has_cwd ? in.String("cwd") : "";
-  int umask_value = in.Int("umask");
-  std::vector<int64_t> stdio = in.IntArray("stdio");
-  std::vector<int64_t> fds = in.IntArray("fds");
+  int umask_value = (int)in.Int("umask", -1, 0777);
+  std::vector<int64_t> stdio = in.Ints("stdio", -1, Check::kInt32Max, 3);
+  std::vector<int64_t> fds = in.Ints("fds", -1, Check::kInt32Max);
   bool daemon = in.Bool("daemon");
   bool new_session = in.Bool("setsid");
   bool no_new_privs = in.Bool("noNewPrivileges");
@@ -346,18 +348,19 @@ Napi::Value SpawnJs(const Napi::CallbackInfo& info) {
   if (in.Has("credentials")) {
     Napi::Value value = in.Object("credentials");
     if (!in.Ok()) return env.Undefined();
-    Reader creds(value);
+    Reader creds(value, "spawn", "credentials.");
     s.set_ids = true;
-    s.uid = (uid_t)creds.Int("uid");
-    s.gid = (gid_t)creds.Int("gid");
-    for (int64_t g : creds.IntArray("groups")) groups.push_back((gid_t)g);
+    s.uid = (uid_t)creds.Id("uid");
+    s.gid = (gid_t)creds.Id("gid");
+    for (int64_t g : creds.Ints("groups", 0, Check::kUint32Max)) groups.push_back((gid_t)g);
+    if (!creds.Ok()) return env.Undefined();
   }
   std::vector<Limit> limits;
-  for (const std::vector<double>& l : in.NumberTuples("rlimits", 3)) {
+  for (const auto& l : in.LimitTriples("rlimits")) {
     Limit limit;
-    limit.resource = (int)l[0];
-    limit.value.rlim_cur = LimitValue(l[1]);
-    limit.value.rlim_max = LimitValue(l[2]);
+    limit.resource = l.first;
+    limit.value.rlim_cur = LimitValue(l.second.first);
+    limit.value.rlim_max = LimitValue(l.second.second);
     limits.push_back(limit);
   }
   if (!in.Ok()) return env.Undefined();
@@ -367,7 +370,7 @@ Napi::Value SpawnJs(const Napi::CallbackInfo& info) {
   char listen_pid_buf[kListenPidSize] = "LISTEN_PID=";
   if (listen_pid) envp.insert(envp.end() - 1, listen_pid_buf);
   std::vector<FdMove> moves;
-  for (size_t i = 0; i < 3; i++) moves.push_back({i < stdio.size() ? (int)stdio[i] : -1, (int)i, -1});
+  for (size_t i = 0; i < 3; i++) moves.push_back({(int)stdio[i], (int)i, -1});
   for (size_t i = 0; i < fds.size(); i++) moves.push_back({(int)fds[i], (int)(3 + i), -1});
 
   s.file = file.c_str();
@@ -398,10 +401,7 @@ Napi::Value SpawnJs(const Napi::CallbackInfo& info) {
   Failure failure = {"fork", 0, -1, -1};
   pid_t pid = Spawn(&s, &failure);
   if (pid < 0) {
-    Napi::Object record = ErrnoRecord(env, failure.err, failure.step);
-    if (failure.fd >= 0) record.Set("fd", Napi::Number::New(env, failure.fd));
-    if (failure.index >= 0) record.Set("index", Napi::Number::New(env, failure.index));
-    Napi::Error(env, record).ThrowAsJavaScriptException();
+    ThrowErrno(env, failure.err, failure.step, failure.fd, failure.index);
     return env.Undefined();
   }
   return Napi::Number::New(env, pid);
@@ -411,8 +411,9 @@ Napi::Value SpawnJs(const Napi::CallbackInfo& info) {
 // the caller polls, so nothing waits on the libuv threadpool. Only pids the caller owns.
 Napi::Value WaitPidJs(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  if (!ArgsOk(info, 1)) return env.Undefined();
-  pid_t pid = (pid_t)info[0].ToNumber().Int32Value();
+  Args args(info, "waitpid", 1);
+  pid_t pid = (pid_t)args.Int32(0, "pid");
+  if (!args.Ok()) return env.Undefined();
   int status = 0;
   pid_t r;
   do {
@@ -424,16 +425,17 @@ Napi::Value WaitPidJs(const Napi::CallbackInfo& info) {
   }
   if (r == 0) return env.Null();
   Napi::Object out = Napi::Object::New(env);
-  out.Set("code", WIFEXITED(status) ? Napi::Number::New(env, WEXITSTATUS(status)) : env.Null());
-  out.Set("signal", WIFSIGNALED(status) ? Napi::Number::New(env, WTERMSIG(status)) : env.Null());
+  Napi::Value code = WIFEXITED(status) ? Napi::Value(Napi::Number::New(env, WEXITSTATUS(status))) : env.Null();
+  Napi::Value signal = WIFSIGNALED(status) ? Napi::Value(Napi::Number::New(env, WTERMSIG(status))) : env.Null();
+  // The child is reaped either way: a failure here loses only its status.
+  if (!Put(out, "code", code) || !Put(out, "signal", signal)) return env.Undefined();
   return out;
 }
 
 }  // namespace
 
-void InitSpawn(Napi::Env env, Napi::Object exports) {
-  exports.Set("spawn", Napi::Function::New(env, SpawnJs, "spawn"));
-  exports.Set("waitpid", Napi::Function::New(env, WaitPidJs, "waitpid"));
+bool InitSpawn(Napi::Env env, Napi::Object exports) {
+  return Export(exports, "spawn", SpawnJs) && Export(exports, "waitpid", WaitPidJs);
 }
 
 }  // namespace dk

@@ -77,16 +77,37 @@ function isNativeErrno(value: unknown): value is NativeErrno {
   );
 }
 
+type SubjectOf = Subject | ((record: NativeErrno) => Subject);
+
+function systemError(e: unknown, subject: SubjectOf | undefined, caller: Function): unknown {
+  if (!isNativeErrno(e)) return e;
+  const s = typeof subject === 'function' ? subject(e) : subject;
+  const err = new SystemError(e.errno, e.syscall, s);
+  Error.captureStackTrace(err, caller);
+  return err;
+}
+
 /** Runs a native call, turning its {errno, syscall} record into a SystemError. */
-export function callNative<T>(fn: () => T, subject?: Subject | ((record: NativeErrno) => Subject)): T {
+export function callNative<T>(fn: () => T, subject?: SubjectOf): T {
   try {
     return fn();
   } catch (e) {
-    if (!isNativeErrno(e)) throw e;
-    const s = typeof subject === 'function' ? subject(e) : subject;
-    const err = new SystemError(e.errno, e.syscall, s);
-    Error.captureStackTrace(err, callNative);
-    throw err;
+    throw systemError(e, subject, callNative);
+  }
+}
+
+/**
+ * Runs a native call that may end in an errno the caller expects (a lock that is held, a
+ * user that does not exist): `otherwise` when it fails with one of the errno names in
+ * `expected`; any other failure throws as from callNative. The addon reports every errno;
+ * which ones are answers rather than errors is decided by the caller.
+ */
+export function callNativeOr<T, U>(fn: () => T, expected: readonly string[], otherwise: U, subject?: SubjectOf): T | U {
+  try {
+    return fn();
+  } catch (e) {
+    if (isNativeErrno(e) && expected.includes(errnoName(e.errno))) return otherwise;
+    throw systemError(e, subject, callNativeOr);
   }
 }
 

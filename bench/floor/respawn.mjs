@@ -26,5 +26,7 @@ export function respawn(env) {
     setsid: false,
     credentials: null,
     rlimits: [],
+    noNewPrivileges: false,
+    setListenPid: false,
   });
 }

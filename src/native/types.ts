@@ -1,6 +1,9 @@
 // The raw native boundary (native/*.cc), typed apart from the public API. Nothing here
 // validates: every caller goes through the wrappers in this directory. Failures are thrown
-// as NativeErrno records and turned into SystemError by errors.ts.
+// as NativeErrno records and turned into SystemError by errors.ts; the addon reports every
+// errno, and which ones mean an answer (a held lock, no such user, nothing to read) is
+// decided by those wrappers. A value of the wrong type (or out of its C type's range) makes
+// the addon throw a TypeError naming the argument (native/napi_util.h), never read garbage.
 
 export interface NativeErrno {
   errno: number; // negative, as in Node
@@ -67,7 +70,8 @@ export interface NativeBinding {
 
   // flock.cc
   openLockFile(path: string, create: boolean, mode: number, exclusive: boolean): number;
-  flock(fd: number, operation: 0 | 1 | 2): boolean;
+  /** Never waits (LOCK_NB): a lock held elsewhere throws EWOULDBLOCK. */
+  flock(fd: number, operation: 0 | 1 | 2): void;
   setCloexec(fd: number, on: boolean): void;
   getCloexec(fd: number): boolean;
   setNonBlocking(fd: number, on: boolean): void;
@@ -78,7 +82,12 @@ export interface NativeBinding {
   setrlimit(resource: number, soft: number, hard: number): void;
 
   // identity.cc
+  /**
+   * null: getpwnam_r(3) found nothing (0 and a null result). Any errno is thrown, including
+   * those some libcs use for "not found" (identity.ts decides).
+   */
   lookupUser(user: string | number): NativeUser | null;
+  /** As lookupUser, with getgrnam_r(3). */
   lookupGroup(group: string | number): NativeGroup | null;
   getgrouplist(user: string, gid: number): number[];
   setgroups(groups: number[]): void;
@@ -91,15 +100,19 @@ export interface NativeBinding {
   seteuid(uid: number): void;
 
   // socket.cc
-  listenTcp(address: string, port: number, backlog: number, v6only: boolean): number;
+  /** reuseAddress: SO_REUSEADDR before bind(2). */
+  listenTcp(address: string, port: number, backlog: number, v6only: boolean, reuseAddress: boolean): number;
   /** mode -1: leave the umask's. */
   listenUnix(name: string, abstract: boolean, backlog: number, mode: number): number;
   connectUnix(name: string, abstract: boolean): void;
   getsockname(fd: number): NativeSockName;
   sendDatagram(name: string, abstract: boolean, data: Buffer): void;
   bindDatagram(name: string, abstract: boolean): number;
-  /** pid: the sender's, where the kernel says (Linux, SO_PASSCRED); else -1. */
-  recvDatagram(fd: number): { data: Buffer; pid: number } | null;
+  /**
+   * pid: the sender's, where the kernel says (Linux, SO_PASSCRED); else -1. Never waits:
+   * with nothing to read it throws EAGAIN.
+   */
+  recvDatagram(fd: number): { data: Buffer; pid: number };
   hasAbstractSockets: boolean;
 
   // process.cc

@@ -1,7 +1,7 @@
 // AF_UNIX datagrams: the transport of sd_notify(3). Addresses are socket paths, or '@name'
 // for Linux abstract sockets, as in NOTIFY_SOCKET.
 import { native } from '../native/binding';
-import { callNative, invalidType, invalidValue } from '../errors';
+import { callNative, callNativeOr, invalidType, invalidValue } from '../errors';
 import { validateFd, validateNonEmptyString } from './validate';
 
 function parse(address: unknown, name: string): [string, boolean] {
@@ -33,6 +33,10 @@ export function bindDatagram(address: string): number {
   return callNative(() => native.bindDatagram(name, abstract), { path: address });
 }
 
+// recv(2), ERRORS: "EAGAIN or EWOULDBLOCK The socket is marked nonblocking and the receive
+// operation would block": nothing is waiting, which is an answer (null), not a failure.
+const NOTHING_WAITING = ['EAGAIN', 'EWOULDBLOCK'] as const;
+
 /** The next waiting datagram, or null when there is none. Never blocks. */
 export function receiveDatagram(fd: number): Buffer | null {
   return receiveDatagramFrom(fd)?.data ?? null;
@@ -44,6 +48,6 @@ export function receiveDatagram(fd: number): Buffer | null {
  */
 export function receiveDatagramFrom(fd: number): { data: Buffer; pid: number | null } | null {
   validateFd(fd, 'fd');
-  const got = callNative(() => native.recvDatagram(fd));
+  const got = callNativeOr(() => native.recvDatagram(fd), NOTHING_WAITING, null);
   return got === null ? null : { data: got.data, pid: got.pid > 0 ? got.pid : null };
 }

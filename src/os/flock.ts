@@ -2,7 +2,7 @@
 // description: it survives fork and execve and ends when the last descriptor closes, which is
 // why a PID file held this way cannot outlive its daemon (docs/design.md, Facts 3).
 import { native } from '../native/binding';
-import { callNative } from '../errors';
+import { callNative, callNativeOr } from '../errors';
 import { validateBoolean, validateFd, validateInteger, validateNonEmptyString, validateObject } from './validate';
 
 export interface OpenLockFileOptions {
@@ -28,6 +28,11 @@ export function openLockFile(path: string, options: OpenLockFileOptions = {}): n
   return callNative(() => native.openLockFile(path, create, mode, exclusive), { path });
 }
 
+// flock(2), ERRORS: "EWOULDBLOCK The file is locked and the LOCK_NB flag was selected." The
+// lock is held by another open file description: an answer, not a failure. EAGAIN is the
+// same number on Linux and macOS; both names are listed for systems where they differ.
+const LOCK_HELD = ['EWOULDBLOCK', 'EAGAIN'] as const;
+
 /**
  * Tries to lock without waiting: true when granted, false when another open file description
  * holds a conflicting lock.
@@ -35,7 +40,14 @@ export function openLockFile(path: string, options: OpenLockFileOptions = {}): n
 export function tryLock(fd: number, options: { shared?: boolean } = {}): boolean {
   validateFd(fd, 'fd');
   const shared = options.shared === undefined ? false : validateBoolean(options.shared, 'options.shared');
-  return callNative(() => native.flock(fd, shared ? 1 : 2));
+  return callNativeOr(
+    () => {
+      native.flock(fd, shared ? 1 : 2);
+      return true;
+    },
+    LOCK_HELD,
+    false,
+  );
 }
 
 /** Releases this description's lock. */

@@ -1,7 +1,7 @@
 // Users and groups, looked up with the reentrant getpw*_r/getgr*_r calls (so NSS modules
 // such as LDAP or systemd's dynamic users work), and the group list initgroups(3) would set.
 import { native } from '../native/binding';
-import { callNative, invalidType } from '../errors';
+import { callNative, callNativeOr, invalidType } from '../errors';
 import { validateId, validateNonEmptyString } from './validate';
 
 export interface UserInfo {
@@ -47,10 +47,17 @@ function key(value: unknown, name: string): string | number {
   throw invalidType(name, 'a name (string) or an id (number)', value);
 }
 
+// getpwnam(3) and getgrnam(3), ERRORS: "0 or ENOENT or ESRCH or EBADF or EPERM or ... The
+// given name or uid was not found." POSIX specifies only the first (0 with a null result,
+// which the addon returns as null); libcs and NSS modules answer with the others too, so a
+// lookup that fails with one of them found nothing. Any other errno (EIO, EMFILE, ENOMEM,
+// ERANGE...) is a failure of the lookup itself and is thrown.
+const NOT_FOUND = ['ENOENT', 'ESRCH', 'EBADF', 'EPERM'] as const;
+
 /** Looks up a user by name or uid; throws UnknownIdentityError when there is none. */
 export function lookupUser(user: string | number): UserInfo {
   const k = key(user, 'user');
-  const found = callNative(() => native.lookupUser(k));
+  const found = callNativeOr(() => native.lookupUser(k), NOT_FOUND, null);
   if (found === null) throw new UnknownIdentityError('user', user);
   return found;
 }
@@ -58,7 +65,7 @@ export function lookupUser(user: string | number): UserInfo {
 /** Looks up a group by name or gid; throws UnknownIdentityError when there is none. */
 export function lookupGroup(group: string | number): GroupInfo {
   const k = key(group, 'group');
-  const found = callNative(() => native.lookupGroup(k));
+  const found = callNativeOr(() => native.lookupGroup(k), NOT_FOUND, null);
   if (found === null) throw new UnknownIdentityError('group', group);
   return found;
 }

@@ -77,7 +77,11 @@ export function listenTcp(options: TcpListenOptions): TcpListener {
   const backlog = validateBacklog(options.backlog);
   const v6only = options.ipv6Only === undefined ? false : validateBoolean(options.ipv6Only, 'options.ipv6Only');
   const shown = family === 6 ? `[${host}]:${port}` : `${host}:${port}`;
-  const fd = callNative(() => native.listenTcp(host, port, backlog, v6only), {
+  // SO_REUSEADDR (socket(7)): a daemon restarted while connections of its previous instance
+  // are still in TIME_WAIT binds its port again at once, instead of failing with EADDRINUSE
+  // until TIME_WAIT ends (60 s on Linux). Node's own listen() sets it for the same reason.
+  const reuseAddress = true;
+  const fd = callNative(() => native.listenTcp(host, port, backlog, v6only, reuseAddress), {
     target: shown,
     props: { address: host, port },
   });
