@@ -37,6 +37,7 @@ describe('a program that speaks only systemd\'s protocol', () => {
     const once = () => {};
     process.on('SIGCHLD', once).removeListener('SIGCHLD', once);
     const before = openFds('self');
+    const resources = process.getActiveResourcesInfo().sort();
     const r = await start(
       { name: 'py', pidFile, listen: [{ host: '127.0.0.1', port: 0 }] },
       { file: 'python3', args: [fixture('notify-ready.py'), report] },
@@ -46,8 +47,11 @@ describe('a program that speaks only systemd\'s protocol', () => {
     const seen = JSON.parse(readFileSync(report, 'utf8'));
     expect(seen).toMatchObject({ pid, listen_pid: String(pid), listen_fds: '1', listen_fdnames: 'listen0' });
     expect(seen.notify_socket).toMatch(/^@daemonkit\/notify\//);
-    // The launcher kept none of its copies; the service holds the lock.
+    // The launcher kept none of its copies, and nothing of it keeps the event loop alive (a
+    // timer, a watcher); the service holds the lock.
     expect(openFds('self')).toEqual(before);
+    await new Promise((r) => setImmediate(r)); // handles closed by the start go on this turn
+    expect(process.getActiveResourcesInfo().sort()).toEqual(resources);
     expect(PidFile.acquire(pidFile)).toMatchObject({ acquired: false, pid });
     expect(readFileSync(pidFile, 'utf8')).toBe(`${pid}\n`);
     expect(await answer(seen.port)).toBe(`hello from ${pid}\n`);

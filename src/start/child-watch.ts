@@ -9,14 +9,13 @@ export class ChildWatch {
   /** How it ended, once reaped; null while it runs (or when it was not ours to reap). */
   status: ExitStatus | null = null;
   private gone = false;
-  private readonly waiters: (() => void)[] = [];
+  private markEnded!: () => void;
+  /** Settles when it has ended; never, if it outlives this watch. Holds nothing open. */
+  readonly ended = new Promise<void>((resolve) => (this.markEnded = resolve));
   private poll: NodeJS.Timeout | null = null;
   private readonly onSignal = () => this.check();
 
-  constructor(
-    readonly pid: number,
-    private readonly onExit: () => void = () => {},
-  ) {
+  constructor(readonly pid: number) {
     process.on('SIGCHLD', this.onSignal);
     this.check();
   }
@@ -43,15 +42,14 @@ export class ChildWatch {
     }
     this.gone = true;
     this.stop();
-    for (const w of this.waiters.splice(0)) w();
-    this.onExit();
+    this.markEnded();
   }
 
   /** Resolves once it has ended, or after timeoutMs; true when it has ended. */
   async wait(timeoutMs: number): Promise<boolean> {
     if (this.gone) return true;
     let timer: NodeJS.Timeout | undefined;
-    await Promise.race([new Promise<void>((r) => this.waiters.push(r)), new Promise<void>((r) => (timer = setTimeout(r, timeoutMs)))]);
+    await Promise.race([this.ended, new Promise<void>((r) => (timer = setTimeout(r, timeoutMs)))]);
     clearTimeout(timer);
     return this.gone;
   }

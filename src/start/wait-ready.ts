@@ -42,7 +42,7 @@ export async function waitForReady(plan: Plan, child: ChildWatch, notify: Notify
         if (n.ready) ready = true;
         if (ready) resolve('ready');
       });
-      void child.wait(2 ** 31 - 1).then(() => resolve('exited'));
+      void child.ended.then(() => resolve('exited'));
       void interrupted.then((signal) => resolve(signal));
     });
     // What it said before it ended counts: READY=1 may still be queued behind its exit.
