@@ -171,7 +171,6 @@ void WriteRecord(int fd, int32_t step, int32_t value, int32_t index = -1) {
   }
 
   if (s->umask_value >= 0) umask((mode_t)s->umask_value);
-  if (s->cwd != nullptr && chdir(s->cwd) < 0) Fail(errfd, kStepChdir, errno);
 
   // Every descriptor below cloexec_from is a target (0, 1, 2, then 3 + i); the rest must not
   // survive execve, whatever the parent forgot to mark. Before the limits: a low nofile limit
@@ -205,6 +204,10 @@ void WriteRecord(int fd, int32_t step, int32_t value, int32_t index = -1) {
     r = SetNoNewPrivs();
     if (r < 0) Fail(errfd, kStepPrctl, -r);
   }
+
+  // After the drop, as systemd's WorkingDirectory=: the program starts only in a directory
+  // its user may enter, never in one only root could reach.
+  if (s->cwd != nullptr && chdir(s->cwd) < 0) Fail(errfd, kStepChdir, errno);
 
   // As systemd does for socket activation (sd_listen_fds(3)): the variable names the process
   // the descriptors are for, which only this process knows now.

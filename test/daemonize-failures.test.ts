@@ -227,6 +227,13 @@ describe('the daemon fails before ready(): exit 1, the reason, the log, nothing 
     expect(r.stderr.split('\n').filter((l) => l.startsWith('  | ')).length).toBeLessThanOrEqual(20);
   });
 
+  it('throws with only stdout in a file: stderr went to the launcher, and the error is shown', async () => {
+    const stdout = fresh('only-stdout.log');
+    const r = await fails({ pidFile: fresh('only-stdout.pid'), stdout }, 1, /^app: exited with code 1 before it was ready/, 'throw');
+    expect(r.stderr).toContain('last lines of its output:');
+    expect(r.stderr).toMatch(/  \| \S+Z app\[\d+\]: (uncaught exception|unhandled rejection) before ready: Error: database unreachable at startup/);
+  });
+
   it('calls daemon.fail()', async () => {
     await fails({ pidFile: fresh('fail.pid') }, 1, 'failed to start: config invalid: no port given', 'fail');
   });

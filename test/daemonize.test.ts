@@ -319,6 +319,23 @@ describe('without forking', () => {
     expect(readFileSync(pidFile, 'utf8')).toBe(`${child.pid}\n`);
   });
 
+  rootIt('launched as the user it names (not root): nothing to drop, it forks and serves', async () => {
+    const pidFile = fresh('launch-as-user.pid');
+    chmodSync(tmp(), 0o1777);
+    const child = pc.start('setpriv', ['--reuid=65534', '--regid=65534', '--init-groups', '--',
+      process.execPath, fixtureAsNobody('daemon.mjs'), JSON.stringify({ name: 'asuser', pidFile, user: 'nobody' })]);
+    let out = '';
+    child.stdout!.on('data', (d) => (out += d));
+    let err = '';
+    child.stderr!.on('data', (d) => (err += d));
+    const code = await new Promise((r) => child.once('exit', r));
+    expect(err).toBe('');
+    expect(code).toBe(0);
+    const pid = Number(/^asuser started \(pid (\d+)\)\n$/.exec(out)![1]);
+    pc.track(pid);
+    expect(procStatus(pid).Uid).toBe('65534\t65534\t65534\t65534');
+  });
+
   it('under systemd (NOTIFY_SOCKET): does not fork and sends READY=1 with MAINPID', async () => {
     const notifySocket = fresh('notify.sock');
     const fd = bindDatagram(notifySocket);

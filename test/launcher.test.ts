@@ -5,12 +5,13 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { join } from 'node:path';
+import { build } from 'esbuild';
 import { describe, expect, it } from 'vitest';
 import { listenTcp, PidFile } from '../src/index';
 import { resolveOptions, type DaemonizeOptions } from '../src/start/options';
 import { launch, type Command, type LaunchResult } from '../src/start/launcher';
 import { sendDatagram } from '../src/os/datagram';
-import { fixture, fixtureAsNobody, isRoot, openFds, ourChildren, procStatus, rootIt, useProcessControl, useTmpDir, waitFor } from './helpers';
+import { fixture, fixtureAsNobody, isAlive, isRoot, openFds, root, ourChildren, procStatus, rootIt, useProcessControl, useTmpDir, waitFor } from './helpers';
 
 const pc = useProcessControl();
 const tmp = useTmpDir();
@@ -29,6 +30,10 @@ const answer = (port: number) =>
       .on('error', reject);
   });
 
+// A shell service that says READY=1 through a helper process, as systemd-notify would.
+const NOTIFY_READY =
+  "python3 -c \"import os,socket; a=os.environ['NOTIFY_SOCKET']; socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM).sendto(b'READY=1', chr(0)+a[1:])\"; exec sleep 1000";
+
 describe('a program that speaks only systemd\'s protocol', () => {
   it('gets its socket as fd 3 with LISTEN_PID its own pid, says READY=1, and is reported ready', async () => {
     const report = fresh('report.json');
@@ -37,7 +42,6 @@ describe('a program that speaks only systemd\'s protocol', () => {
     const once = () => {};
     process.on('SIGCHLD', once).removeListener('SIGCHLD', once);
     const before = openFds('self');
-    const resources = process.getActiveResourcesInfo().sort();
     const r = await start(
       { name: 'py', pidFile, listen: [{ host: '127.0.0.1', port: 0 }] },
       { file: 'python3', args: [fixture('notify-ready.py'), report] },
@@ -47,11 +51,8 @@ describe('a program that speaks only systemd\'s protocol', () => {
     const seen = JSON.parse(readFileSync(report, 'utf8'));
     expect(seen).toMatchObject({ pid, listen_pid: String(pid), listen_fds: '1', listen_fdnames: 'listen0' });
     expect(seen.notify_socket).toMatch(/^@daemonkit\/notify\//);
-    // The launcher kept none of its copies, and nothing of it keeps the event loop alive (a
-    // timer, a watcher); the service holds the lock.
+    // The launcher kept none of its copies; the service holds the lock.
     expect(openFds('self')).toEqual(before);
-    await new Promise((r) => setImmediate(r)); // handles closed by the start go on this turn
-    expect(process.getActiveResourcesInfo().sort()).toEqual(resources);
     expect(PidFile.acquire(pidFile)).toMatchObject({ acquired: false, pid });
     expect(readFileSync(pidFile, 'utf8')).toBe(`${pid}\n`);
     expect(await answer(seen.port)).toBe(`hello from ${pid}\n`);
@@ -72,6 +73,44 @@ describe('a program that speaks only systemd\'s protocol', () => {
     const seen = JSON.parse(readFileSync(logFile, 'utf8'));
     expect(seen).toMatchObject({ pid, uid: Number(nobody), listen_pid: String(pid) });
     expect(await answer(seen.port)).toBe(`hello from ${pid}\n`);
+  });
+});
+
+describe('the launcher as a library', () => {
+  // A long-lived caller (the daemonkit command, a supervisor) goes on after a start: nothing
+  // of the start may keep its event loop alive (a timer, a watcher, a signal handler), and
+  // it is a subreaper only if it was one. Run in a process of its own, which must end by
+  // itself once the start is over.
+  it('leaves nothing running in the caller: its process ends by itself after the start', async () => {
+    const entry = fresh('caller.ts');
+    writeFileSync(
+      entry,
+      `import { launch } from ${JSON.stringify(join(root, 'src/start/launcher'))};
+import { resolveOptions } from ${JSON.stringify(join(root, 'src/start/options'))};
+import { isChildSubreaper } from ${JSON.stringify(join(root, 'src/os/prctl'))};
+const r = await launch(resolveOptions({}, 'svc'), { file: 'sh', args: ['-c', ${JSON.stringify(NOTIFY_READY)}], env: process.env, ready: 'notify' });
+console.log(JSON.stringify({ ...r, subreaper: isChildSubreaper() }));`,
+    );
+    const bundle = fresh('caller.mjs');
+    await build({ entryPoints: [entry], outfile: bundle, bundle: true, platform: 'node', format: 'esm', logLevel: 'error', banner: { js: "import { createRequire } from 'node:module'; const require = createRequire(import.meta.url); const __dirname = " + JSON.stringify(join(root, 'src', 'native')) + ';' } });
+    const caller = pc.start(process.execPath, [bundle]);
+    let out = '';
+    caller.stdout!.on('data', (d) => (out += d));
+    const code = await new Promise((r) => caller.once('exit', r));
+    expect(code).toBe(0);
+    const result = JSON.parse(out);
+    expect(result).toMatchObject({ ok: true, subreaper: false });
+    // Its service is the caller's no longer (the caller is gone): it runs on, ours to stop.
+    expect(isAlive(result.pid)).toBe(true);
+    process.kill(result.pid, 'SIGKILL');
+  });
+});
+
+describe('the user and the working directory', () => {
+  rootIt('enters cwd as the service user, after the drop: a directory only root may enter is refused', async () => {
+    const r = await start({ user: 'nobody', cwd: tmp() }, { file: '/bin/true', ready: 'exec' });
+    expect(r).toMatchObject({ ok: false, step: 'spawn' });
+    expect(String((r as { error: Error }).error.message)).toBe(`cannot start the daemon: EACCES: permission denied, chdir '${tmp()}'`);
   });
 });
 
@@ -143,6 +182,42 @@ describe('a failure at each step undoes every step before it', () => {
 });
 
 describe('readiness by what the program says', () => {
+  const py = (code: string) => ({ file: '/usr/bin/python3', args: ['-c', `import os, socket, sys, time\na = os.environ['NOTIFY_SOCKET']\nsay = lambda b: socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM).sendto(b, chr(0) + a[1:])\n${code}`] });
+
+  it('takes MAINPID= for a process of its session, and writes it into the PID file', async () => {
+    const pidFile = fresh('main.pid');
+    // The program forks its main process, names it, and its first process exits.
+    const r = await start({ pidFile }, py("pid = os.fork()\nif pid == 0:\n    time.sleep(1000)\nsay(b'MAINPID=%d\\nREADY=1' % pid)"));
+    expect(r).toMatchObject({ ok: true });
+    const main = pc.track((r as { pid: number }).pid);
+    expect(readFileSync(pidFile, 'utf8')).toBe(`${main}\n`);
+    expect(procStatus(main).Name).toMatch(/python/);
+  });
+
+  it('ignores MAINPID= naming a process outside its session: it could name any process', async () => {
+    const pidFile = fresh('outside.pid');
+    const r = await start({ pidFile }, py("say(b'MAINPID=1\\nREADY=1')\ntime.sleep(1000)"));
+    expect(r).toMatchObject({ ok: true });
+    const pid = pc.track((r as { pid: number }).pid);
+    expect(pid).not.toBe(1);
+    expect(readFileSync(pidFile, 'utf8')).toBe(`${pid}\n`);
+  });
+
+  it('EXTEND_TIMEOUT_USEC beyond what a timer can hold waits without spinning or warning', async () => {
+    const warnings: string[] = [];
+    const onWarning = (w: Error) => warnings.push(w.name);
+    process.on('warning', onWarning);
+    try {
+      // readyTimeout passes while it waits: the extended deadline is then years away.
+      const r = await start({ readyTimeout: 200 }, py("say(b'EXTEND_TIMEOUT_USEC=3000000000000')\ntime.sleep(0.5)\nsay(b'READY=1')\ntime.sleep(1000)"));
+      expect(r).toMatchObject({ ok: true });
+      pc.track((r as { pid: number }).pid);
+    } finally {
+      process.removeListener('warning', onWarning);
+    }
+    expect(warnings).toEqual([]);
+  });
+
   it('waits for READY=1 sent by a helper process of the service (systemd-notify from a script)', async () => {
     const script = fresh('notify.sh');
     writeFileSync(script, 'python3 -c "import os,socket; a=os.environ[\'NOTIFY_SOCKET\']; a=chr(0)+a[1:] if a[0]==\'@\' else a; socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM).sendto(b\'READY=1\', a)"\nexec sleep 1000\n');

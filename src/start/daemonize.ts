@@ -12,6 +12,7 @@ import { setCloseOnExec } from '../os/fd';
 import { PidFile } from './pidfile';
 import { setrlimit } from '../os/rlimit';
 import { underSystemd } from './activation';
+import { insideRoot } from '../os/root';
 import { enter } from './enter';
 import { runInForeground } from './foreground';
 import { takeServicePlan, type ServicePlan } from './handoff';
@@ -77,7 +78,7 @@ function becomeService(h: ServicePlan): Daemon {
     shutdownTimeout: h.shutdownTimeout,
     errorExitCode: h.errorExitCode,
     launched: true,
-    quietFd: h.capturedOutput ? openSync('/dev/null', 'r+') : null,
+    quiet: h.capturedFds.length > 0 ? { fds: h.capturedFds, devNull: openSync('/dev/null', 'r+') } : null,
     foreground: false,
   };
   let listeners: Listener[];
@@ -85,6 +86,11 @@ function becomeService(h: ServicePlan): Daemon {
     listeners = handedOverListeners();
     if (h.nofile !== undefined) setrlimit('nofile', h.nofile);
     enter({ chroot: h.chroot, cwd: h.cwd, drop: h.drop && { ...h.drop, user: h.user }, noNewPrivileges: h.drop?.noNewPrivileges ?? false }, pidFile);
+    // A notify socket that is a path (not Linux) was made inside the new root: seen from it.
+    const notifySocket = process.env.NOTIFY_SOCKET;
+    if (h.chroot !== undefined && notifySocket !== undefined && !notifySocket.startsWith('@')) {
+      process.env.NOTIFY_SOCKET = insideRoot(notifySocket, h.chroot) ?? notifySocket;
+    }
   } catch (err) {
     return failStart(service, err);
   }

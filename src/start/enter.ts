@@ -1,5 +1,5 @@
 // What still has to happen inside the service itself, in this order: the chroot (it needs
-// root and must come after the program is loaded), the working directory, then the drop. A
+// root and must come after the program is loaded), the drop, then the working directory. A
 // service the launcher started as its user does only the working directory (docs/design.md,
 // "Where each step runs").
 import { closeSync } from 'node:fs';
@@ -34,11 +34,6 @@ export function enter(entry: Entry, pidFile: PidFile | null): void {
       // The same PID file, seen from inside the new root (options checked it is inside).
       if (pidFile !== null) pidFile.relocate(insideRoot(pidFile.path, entry.chroot)!);
     }
-    try {
-      process.chdir(entry.cwd);
-    } catch (err) {
-      throw new StartError(`cannot enter cwd (cwd): ${describeError(err)}`);
-    }
     if (drop !== undefined) {
       try {
         dropPrivilegesWith({ uid: drop.uid, gid: drop.gid, groups: drop.groups, noNewPrivileges: entry.noNewPrivileges }, procSelf);
@@ -47,6 +42,12 @@ export function enter(entry: Entry, pidFile: PidFile | null): void {
       }
     } else if (entry.noNewPrivileges) {
       setNoNewPrivileges();
+    }
+    // After the drop, as the launcher's child does: only a directory the user may enter.
+    try {
+      process.chdir(entry.cwd);
+    } catch (err) {
+      throw new StartError(`cannot enter cwd (cwd): ${describeError(err)}`);
     }
   } finally {
     if (procSelf !== null) closeSync(procSelf);

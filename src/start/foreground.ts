@@ -53,7 +53,7 @@ export async function runInForeground(plan: Plan): Promise<Daemon> {
       shutdownTimeout: plan.shutdownTimeout,
       errorExitCode: plan.errorExitCode,
       launched: false,
-      quietFd: null,
+      quiet: null,
       foreground: true,
     },
     ctx.listeners,

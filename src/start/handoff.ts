@@ -15,8 +15,8 @@ export interface ServicePlan {
   socketFiles: SocketFile[];
   stdoutPath?: string;
   stderrPath?: string;
-  /** stdout and stderr are the launcher's pipe: point them at /dev/null before READY=1. */
-  capturedOutput: boolean;
+  /** Which of fds 1 and 2 are the launcher's pipe: point them at /dev/null before READY=1. */
+  capturedFds: number[];
   chroot?: string;
   cwd: string;
   /** The user the service runs as (already, or after it drops). */

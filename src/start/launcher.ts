@@ -5,7 +5,8 @@
 // fd 3 with LISTEN_PID, readiness as READY=1 on NOTIFY_SOCKET (or the program's exit).
 import { StartError, describeError } from '../errors';
 import type { Plan } from './options';
-import { setChildSubreaper } from '../os/prctl';
+import { isChildSubreaper, setChildSubreaper } from '../os/prctl';
+import { alreadyIs } from './enter';
 import type { Rlimit } from '../os/rlimit';
 import { spawnDaemon } from '../os/spawn';
 import { ChildWatch } from './child-watch';
@@ -52,7 +53,7 @@ const steps: Step<Context>[] = [
     // us until it is ready (docs/design.md, "Output").
     name: 'capture',
     run(ctx) {
-      if (!ctx.command.service || ctx.logs.stdout !== undefined || ctx.logs.stderr !== undefined) return;
+      if (!ctx.command.service || (ctx.logs.stdout !== undefined && ctx.logs.stderr !== undefined)) return;
       const capture = new OutputCapture();
       ctx.capture = capture;
       return { release: () => capture.close(), undo: () => capture.drain() };
@@ -62,16 +63,25 @@ const steps: Step<Context>[] = [
     name: 'notify',
     run(ctx) {
       if (ctx.command.ready !== 'notify') return;
-      const notify = NotifySocket.open(ctx.plan.credentials);
+      // A path socket (not Linux) must be reachable after the service's chroot: inside it.
+      const notify = NotifySocket.open(ctx.plan.credentials, ctx.self ? ctx.plan.chroot : undefined);
       ctx.notify = notify;
       return { release: () => notify.close() };
     },
   },
   {
     name: 'spawn',
-    run(ctx) {
-      spawnService(ctx);
-      const child = ctx.child!;
+    async run(ctx) {
+      const child = spawnService(ctx);
+      try {
+        // Written here, once: a concurrent launcher names this pid in "already running", and
+        // the service never writes it (it may not be root, nor have room under rlimits.fsize).
+        ctx.pidFile?.write(child.pid);
+      } catch (err) {
+        await child.kill();
+        child.stop();
+        throw new StartError(`failed to start: cannot write the PID file: ${describeError(err)}`);
+      }
       return { release: () => child.stop(), undo: () => child.kill() };
     },
   },
@@ -80,7 +90,7 @@ const steps: Step<Context>[] = [
     async run(ctx) {
       if (ctx.command.ready !== 'notify') return;
       ctx.mainPid = await waitForReady(ctx.plan, ctx.child!, ctx.notify!, ctx.interrupted);
-      // MAINPID=: the service says another of its processes is the main one (it forked).
+      // MAINPID=: the service says another process of its session is the main one (it forked).
       if (ctx.mainPid !== null && ctx.mainPid !== ctx.child!.pid) ctx.pidFile?.write(ctx.mainPid);
     },
   },
@@ -91,6 +101,8 @@ export async function launch(plan: Plan, command: Command): Promise<LaunchResult
   const ctx = { plan, command, forks: true, self: command.service === true, signalled: null, capture: null, notify: null, child: null, mainPid: null } as unknown as Context;
   // Before anything is created: a signal during the start is handled once the step in
   // progress is done, by undoing it all, instead of killing us half-way.
+  // Handled until the start is over, undo included: a second Ctrl-C must not kill us while
+  // we take back what the first one interrupted.
   const handlers: [NodeJS.Signals, () => void][] = [];
   ctx.interrupted = new Promise((resolve) => {
     for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
@@ -99,21 +111,34 @@ export async function launch(plan: Plan, command: Command): Promise<LaunchResult
         resolve(signal);
       };
       handlers.push([signal, on]);
-      process.once(signal, on);
+      process.on(signal, on);
     }
   });
+  // The service becomes our child once the middle process exits, so we learn how it ended
+  // (Linux; elsewhere we see only that it is gone). Put back as it was afterwards: a
+  // long-lived caller should not adopt every orphan of its descendants.
+  let wasSubreaper: boolean | null = null;
+  try {
+    wasSubreaper = isChildSubreaper();
+    if (!wasSubreaper) setChildSubreaper(true);
+  } catch {
+    // not Linux
+  }
   try {
     const outcome = await runSteps(steps, ctx);
     if (outcome.ok) return { ok: true, pid: ctx.mainPid ?? ctx.child!.pid };
-    return { ok: false, step: outcome.step, error: outcome.error, tail: ctx.capture?.tail() ?? (ctx.logs ? logTail(plan, ctx.logs.sizes) : '') };
+    const tail = (ctx.logs ? logTail(plan, ctx.logs.sizes) : '') + (ctx.capture?.tail() ?? '');
+    return { ok: false, step: outcome.step, error: outcome.error, tail };
   } finally {
     for (const [signal, on] of handlers) process.removeListener(signal, on);
+    if (wasSubreaper === false) setChildSubreaper(false);
   }
 }
 
-function spawnService(ctx: Context): void {
+function spawnService(ctx: Context): ChildWatch {
   const { plan, command, bound, notify } = ctx;
-  const dropHere = plan.credentials !== undefined && !serviceDrops(plan);
+  // Already that user (not root): there is nothing to drop, and setgroups(2) would be EPERM.
+  const dropHere = plan.credentials !== undefined && !serviceDrops(plan) && !alreadyIs(plan.credentials);
   const fds = [...bound.fds];
   const lockFd = ctx.pidFile === null ? null : 3 + fds.length;
   if (ctx.pidFile !== null) fds.push(ctx.pidFile.fd);
@@ -137,7 +162,7 @@ function spawnService(ctx: Context): void {
       socketFiles: bound.socketFiles,
       stdoutPath: plan.stdoutPath,
       stderrPath: plan.stderrPath,
-      capturedOutput: ctx.capture !== null,
+      capturedFds: ctx.capture === null ? [] : [1, 2].filter((fd) => (fd === 1 ? ctx.logs.stdout : ctx.logs.stderr) === undefined),
       chroot: plan.chroot,
       cwd: plan.cwd,
       user: plan.credentials?.user,
@@ -148,14 +173,7 @@ function spawnService(ctx: Context): void {
     };
     env[SERVICE_ENV] = JSON.stringify(handoff);
   }
-  // The service becomes our child once the middle process exits, so we learn how it ended
-  // (Linux; elsewhere we see only that it is gone).
-  try {
-    setChildSubreaper(true);
-  } catch {
-    // not Linux
-  }
-  const output = ctx.logs.stdout === undefined && ctx.logs.stderr === undefined ? ctx.capture?.writeFd : undefined;
+  const output = ctx.capture?.writeFd;
   let pid: number;
   try {
     pid = spawnDaemon(command.file, {
@@ -180,13 +198,7 @@ function spawnService(ctx: Context): void {
     ctx.capture?.closeWriteEnd();
   }
   ctx.child = new ChildWatch(pid);
-  try {
-    // Written here, once: a concurrent launcher names this pid in "already running", and the
-    // service never writes it (it may not be root, nor have room under rlimits.fsize).
-    ctx.pidFile?.write(pid);
-  } catch (err) {
-    throw new StartError(`failed to start: cannot write the PID file: ${describeError(err)}`);
-  }
+  return ctx.child;
 }
 
 function spawnError(plan: Plan, err: unknown, rlimits: Record<string, Rlimit>): StartError {

@@ -48,23 +48,30 @@ export class NotifySocket {
     readonly address: string,
     private readonly fd: number,
     private readonly dir: string | null,
+    /** The kernel names each sender (Linux): a datagram without a pid is refused. */
+    readonly knowsSenders: boolean,
   ) {}
 
-  /** A fresh socket; `owner` (the service user) may send to a path socket. */
-  static open(owner?: { uid: number; gid: number }): NotifySocket {
+  /**
+   * A fresh socket. Elsewhere than Linux it is a path that only the launcher's user and
+   * `owner` (the service user) may send to, made inside `under` (the service's chroot)
+   * when given, so that the service still reaches it from its new root.
+   */
+  static open(owner?: { uid: number; gid: number }, under?: string): NotifySocket {
     if (native.hasAbstractSockets) {
       const address = `@daemonkit/notify/${process.pid}/${process.hrtime.bigint().toString(36)}`;
-      return new NotifySocket(address, bindDatagram(address), null);
+      return new NotifySocket(address, bindDatagram(address), null, true);
     }
-    // Elsewhere a path, in a directory nobody else can list: 0711 lets the service reach a
-    // name it was given without finding others.
-    const dir = mkdtempSync(join(tmpdir(), 'daemonkit-notify-'));
+    // 0711: the service reaches the name it was given; nobody lists the directory.
+    const dir = mkdtempSync(join(under ?? tmpdir(), '.daemonkit-notify-'));
     try {
       chmodSync(dir, 0o711);
       const address = join(dir, 'notify');
       const fd = bindDatagram(address);
+      // Sending takes write permission on the socket file (unix(7)): its owner's alone.
       if (owner !== undefined) chownSync(address, owner.uid, owner.gid);
-      return new NotifySocket(address, fd, dir);
+      chmodSync(address, 0o600);
+      return new NotifySocket(address, fd, dir, false);
     } catch (err) {
       rmSync(dir, { recursive: true, force: true });
       throw err;
@@ -73,7 +80,8 @@ export class NotifySocket {
 
   /**
    * Calls `on` for each datagram from a sender `accept` takes (the sender's pid, or null where
-   * the kernel does not say), until close().
+   * the kernel does not say), until close(). Where the kernel names senders, one it gives no
+   * pid for (pid 0: a process in a PID namespace we cannot see) is refused outright.
    */
   listen(accept: (pid: number | null) => boolean, on: (n: Notification) => void): void {
     this.accept = accept;
@@ -91,6 +99,7 @@ export class NotifySocket {
         return;
       }
       if (got === null) return;
+      if (got.pid === null && this.knowsSenders) continue;
       if (this.accept(got.pid)) this.on(parseNotification(got.data.toString('utf8')));
     }
   }

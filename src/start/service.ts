@@ -53,10 +53,10 @@ export interface Service {
   /** Started by daemonkit's launcher (not systemd, not the terminal). */
   launched: boolean;
   /**
-   * stdout and stderr are the launcher's pipe until ready: this /dev/null (opened before any
-   * chroot) replaces them then.
+   * Fds 1 and 2, those that are the launcher's pipe until ready, and the /dev/null (opened
+   * before any chroot) that replaces them then.
    */
-  quietFd: number | null;
+  quiet: { fds: number[]; devNull: number } | null;
   foreground: boolean;
 }
 
@@ -120,7 +120,7 @@ export function serve(service: Service, listeners: Listener[]): Daemon {
       if (isReady) return;
       isReady = true;
       // The launcher stops reading once told: nothing may write into its pipe after that.
-      if (service.quietFd !== null) quietOutput(service.quietFd);
+      if (service.quiet !== null) quietOutput(service.quiet.fds, service.quiet.devNull);
       let told: boolean;
       try {
         told = notify({ READY: '1', MAINPID: String(process.pid) });
@@ -139,10 +139,9 @@ export function serve(service: Service, listeners: Listener[]): Daemon {
   };
 }
 
-function quietOutput(devNull: number): void {
+function quietOutput(fds: number[], devNull: number): void {
   try {
-    dup2(devNull, 1);
-    dup2(devNull, 2);
+    for (const fd of fds) dup2(devNull, fd);
   } finally {
     closeSync(devNull);
   }

@@ -1,5 +1,6 @@
 // Step "wait": until the service says READY=1 on its NOTIFY_SOCKET, or ends, or takes too
 // long, or the launcher is interrupted (docs/design.md, "Launcher and service").
+import { getSystemErrorName } from 'node:util';
 import { StartError } from '../errors';
 import { getsid } from '../os/session';
 import type { ChildWatch } from './child-watch';
@@ -13,16 +14,19 @@ import type { Plan } from './options';
  */
 export async function waitForReady(plan: Plan, child: ChildWatch, notify: NotifySocket, interrupted: Promise<NodeJS.Signals>): Promise<number | null> {
   const pid = child.pid;
-  const ctx = { mainPid: null as number | null, lastStatus: null as string | null };
-  const ours = (sender: number | null) => {
-    if (sender === null || sender === pid || sender === ctx.mainPid) return true;
+  const ctx = { mainPid: null as number | null, lastStatus: null as string | null, errno: null as number | null };
+  // A process of the service's session: the service, a helper (systemd-notify from its shell
+  // script), or a process it forked to be its main one. Nothing outside it can say for it.
+  const inSession = (other: number) => {
     try {
-      // A helper of the service (systemd-notify from its shell script) is in its session.
-      return getsid(sender) === getsid(pid);
+      return getsid(other) === getsid(pid);
     } catch {
-      return false;
+      return false; // gone
     }
   };
+  // null: the kernel does not name senders here (not Linux), and the socket's mode keeps
+  // everyone but the service's user out (notify-socket.ts).
+  const ours = (sender: number | null) => sender === null || sender === pid || inSession(sender);
   type Outcome = 'ready' | 'exited' | 'timeout' | NodeJS.Signals;
   let ready = false;
   let deadline = Date.now() + plan.readyTimeout;
@@ -30,13 +34,18 @@ export async function waitForReady(plan: Plan, child: ChildWatch, notify: Notify
   let outcome: Outcome;
   try {
     outcome = await new Promise<Outcome>((resolve) => {
+      // One timer at a time, at most 2^31-1 ms (Node's limit) ahead: re-armed until the
+      // deadline, which EXTEND_TIMEOUT_USEC may have moved.
       const arm = () => {
-        timer = setTimeout(() => (Date.now() >= deadline ? resolve('timeout') : arm()), Math.max(1, deadline - Date.now()));
+        timer = setTimeout(() => (Date.now() >= deadline ? resolve('timeout') : arm()), Math.min(2 ** 31 - 1, Math.max(1, deadline - Date.now())));
       };
       arm();
       notify.listen(ours, (n) => {
         if (n.status !== undefined) ctx.lastStatus = n.status;
-        if (n.mainPid !== undefined) ctx.mainPid = n.mainPid;
+        if (n.errno !== undefined) ctx.errno = n.errno;
+        // As systemd with NotifyAccess=: a main pid outside the service's session is ignored,
+        // or the service could have us write any pid into a root-owned PID file.
+        if (n.mainPid !== undefined && (n.mainPid === pid || inSession(n.mainPid))) ctx.mainPid = n.mainPid;
         // As systemd: "extend the timeout to now + this", never shorten it.
         if (n.extendTimeoutUsec !== undefined) deadline = Math.max(deadline, Date.now() + n.extendTimeoutUsec / 1000);
         if (n.ready) ready = true;
@@ -63,9 +72,23 @@ export async function waitForReady(plan: Plan, child: ChildWatch, notify: Notify
       ? `exited before it was ready (pid ${pid})`
       : status.signal !== null
         ? `was killed by ${status.signal} before it was ready (pid ${pid})`
-        : `exited with code ${status.code} before it was ready (pid ${pid})`) + limitsHint(plan),
+        : `exited with code ${status.code} before it was ready (pid ${pid})`) +
+      errnoSaid(ctx.errno, '; it said ') +
+      limitsHint(plan),
   );
 }
 
 const said = (ctx: { lastStatus: string | null }) => (ctx.lastStatus === null ? '' : `; its last status: ${ctx.lastStatus}`);
+
+/** ERRNO= as Node names it: "ERRNO=2 (ENOENT)" (shown when no STATUS= said more). */
+function errnoSaid(errno: number | null, before: string): string {
+  if (errno === null || errno === 0) return '';
+  let name = '';
+  try {
+    name = ` ${getSystemErrorName(-errno)}`;
+  } catch {
+    // not an errno this system has
+  }
+  return `${before}ERRNO=${errno}${name ? ` (${name.trim()})` : ''}`;
+}
 
