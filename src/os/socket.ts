@@ -2,7 +2,6 @@
 // a privilege drop, handed to another process (fds 3..), or given to
 // net.Server#listen({ fd }).
 import { lstatSync } from 'node:fs';
-import { SocketAddress } from 'node:net';
 import { native } from '../native/binding';
 import { callNative, invalidType, invalidValue, SystemError } from '../errors';
 import { validateBoolean, validateInteger, validateNonEmptyString, validateObject } from './validate';
@@ -58,6 +57,9 @@ export function ipFamily(host: string): 4 | 6 | 0 {
   if (zoneAt !== -1 && !/^[0-9A-Za-z.:-]+$/.test(host.slice(zoneAt + 1))) return 0;
   if (address.includes('\0')) return 0;
   try {
+    // Loaded here, not at the top: node:net costs ~2 ms to load, which a launcher that
+    // binds no IPv6 address (or none at all) never needs (bench/start.mjs).
+    const { SocketAddress } = require('node:net') as typeof import('node:net');
     new SocketAddress({ address, family: 'ipv6' });
     return 6;
   } catch {

@@ -3,7 +3,7 @@
 // With no log file, a service of daemonize() writes into a pipe to the launcher until it is
 // ready, then to /dev/null: the lines before a failure are never lost (docs/design.md).
 import { closeSync, fchownSync, fstatSync, readSync, constants as fsConstants } from 'node:fs';
-import { Socket } from 'node:net';
+import type { Socket } from 'node:net';
 import { StartError, describeError } from '../errors';
 import type { Plan } from './options';
 import { openSafeFile, UnsafeFileError } from '../os/safe-open';
@@ -109,7 +109,9 @@ export class OutputCapture {
   constructor() {
     const [r, w] = pipe();
     this.writeFd = w;
-    this.reader = new Socket({ fd: r, readable: true, writable: false });
+    // node:net only when there is output to capture: it costs ~2 ms to load.
+    const net = require('node:net') as typeof import('node:net');
+    this.reader = new net.Socket({ fd: r, readable: true, writable: false });
     this.reader.setEncoding('utf8');
     this.reader.on('data', (chunk: string) => {
       this.text = (this.text + chunk).slice(-65536);
