@@ -30,7 +30,7 @@
           "sources": [ "native/platform_linux.cc", "native/glibcxx_compat.cc" ]
         } ],
         [ "OS=='mac'", {
-          "sources": [ "native/platform_darwin.cc" ],
+          "sources": [ "native/platform_darwin.cc", "native/platform_unix.cc" ],
           "xcode_settings": {
             "CLANG_CXX_LANGUAGE_STANDARD": "c++17",
             "GCC_ENABLE_CPP_EXCEPTIONS": "NO",
@@ -40,7 +40,7 @@
           }
         } ],
         [ "OS!='linux' and OS!='mac' and OS!='win'", {
-          "sources": [ "native/platform_posix.cc" ]
+          "sources": [ "native/platform_posix.cc", "native/platform_unix.cc" ]
         } ],
         [ "OS=='win'", {
           "type": "none",

@@ -14,13 +14,6 @@
 
 namespace dk {
 
-int CloseRangeCloexec(int first, int limit) { return common::SweepCloexec(first, limit); }
-
-pid_t ForkInChild() { return fork(); }
-
-void BlockAllSignals(sigset_t* old) { common::BlockAllSignals(old); }
-void RestoreSignals(const sigset_t* old) { common::RestoreSignals(old); }
-
 // Darwin has neither O_PATH nor a chmod that refuses links: lstat, then chmod. A link swapped
 // in between is followed; keep socket paths in directories only the service owns.
 int ChmodSocketFile(const char* path, mode_t mode) {
@@ -29,8 +22,6 @@ int ChmodSocketFile(const char* path, mode_t mode) {
   if (!S_ISSOCK(st.st_mode)) return -ELOOP;
   return chmod(path, mode) == 0 ? 0 : -errno;
 }
-
-int PipeCloexec(int fds[2]) { return common::PipeThenCloexec(fds); }
 
 int SocketCloexec(int domain, int type, int protocol) {
   int fd = socket(domain, type, protocol);
@@ -63,20 +54,6 @@ int GetGroupList(const char* user, gid_t gid, gid_t* groups, int* n) {
   int capacity = *n;
   if (getgrouplist(user, (int)gid, (int*)groups, n) < 0) return *n >= capacity ? -ERANGE : -EINVAL;
   return *n;
-}
-
-int SetChildSubreaper(int) { return -ENOSYS; }
-int GetChildSubreaper(int*) { return -ENOSYS; }
-int SetParentDeathSignal(int) { return -ENOSYS; }
-int GetParentDeathSignal(int*) { return -ENOSYS; }
-int SetNoNewPrivs() { return -ENOSYS; }
-int GetNoNewPrivs(int*) { return -ENOSYS; }
-
-bool HasAbstractSockets() { return false; }
-
-int EnableSenderCredentials(int) {
-  errno = ENOSYS;
-  return -1;
 }
 
 ssize_t RecvWithSender(int fd, char* buf, size_t len, pid_t*) { return recv(fd, buf, len, MSG_DONTWAIT); }

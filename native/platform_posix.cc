@@ -29,17 +29,6 @@
 
 namespace dk {
 
-// fcntl(2) on each descriptor: the only sweep POSIX has (close_range(2) and closefrom(3) are
-// extensions, and closefrom closes instead of marking). fcntl is async-signal-safe.
-int CloseRangeCloexec(int first, int limit) { return common::SweepCloexec(first, limit); }
-
-// fork(2), which runs the pthread_atfork(3) handlers the Linux build avoids: the fork that
-// runs none, _Fork(3), is POSIX only since 2024 and not yet on every system this is for.
-pid_t ForkInChild() { return fork(); }
-
-void BlockAllSignals(sigset_t* old) { common::BlockAllSignals(old); }
-void RestoreSignals(const sigset_t* old) { common::RestoreSignals(old); }
-
 // The file bind(2) just made must be a socket, with one link, owned by us: not a link to
 // another service's socket swapped in. fchmodat(2) with AT_SYMLINK_NOFOLLOW changes a
 // symbolic link put there in the meantime (or refuses to), never what it points to. Where
@@ -56,9 +45,6 @@ int ChmodSocketFile(const char* path, mode_t mode) {
   if (!S_ISSOCK(st.st_mode)) return -ELOOP;
   return chmod(path, mode) == 0 ? 0 : -errno;
 }
-
-// pipe2(2) is POSIX only since 2024.
-int PipeCloexec(int fds[2]) { return common::PipeThenCloexec(fds); }
 
 int SocketCloexec(int domain, int type, int protocol) {
 #ifdef SOCK_CLOEXEC
@@ -155,21 +141,6 @@ int GetGroupList(const char* user, gid_t gid, gid_t* groups, int* n) {
   if (err != 0) return -err;
   *n = count;
   return count > capacity ? -ERANGE : count;
-}
-
-int SetChildSubreaper(int) { return -ENOSYS; }
-int GetChildSubreaper(int*) { return -ENOSYS; }
-int SetParentDeathSignal(int) { return -ENOSYS; }
-int GetParentDeathSignal(int*) { return -ENOSYS; }
-int SetNoNewPrivs() { return -ENOSYS; }
-int GetNoNewPrivs(int*) { return -ENOSYS; }
-
-bool HasAbstractSockets() { return false; }
-
-// No SO_PASSCRED in POSIX: datagrams arrive without the sender's pid.
-int EnableSenderCredentials(int) {
-  errno = ENOSYS;
-  return -1;
 }
 
 // MSG_DONTWAIT is not POSIX.1-2008; bindDatagram's sockets are O_NONBLOCK, which does the
