@@ -193,7 +193,8 @@ describe('spawnDaemon', () => {
     for (let i = 0; i < 200; i++) pids.push(pc.track(spawnDaemon('/bin/true')));
     for (const pid of pids) expect(await pc.exitOf(pid)).toEqual({ code: 0, signal: null });
     expect(zombieChildren()).toEqual([]);
-    expect(openFds('self')).toEqual(before);
+    // Only new descriptors count: Node may close one of its own meanwhile (seen on Node 26).
+    expect(openFds('self').filter((fd) => !before.includes(fd))).toEqual([]);
   });
 });
 
