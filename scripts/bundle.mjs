@@ -50,7 +50,7 @@ await build({
     {
       name: 'library-is-external',
       setup(b) {
-        b.onResolve({ filter: /^\.\/index$/ }, () => ({ path: './index.js', external: true }));
+        b.onResolve({ filter: /^(\.\.?\/)+index$/ }, () => ({ path: './index.js', external: true }));
       },
     },
   ],

@@ -1,30 +1,161 @@
-// The daemonkit command as it stands: --version, --help, and a clear refusal otherwise.
-import { spawnSync } from 'node:child_process';
-import { join } from 'node:path';
-import { expect, it } from 'vitest';
-import { root } from './helpers';
+// The daemonkit command with real programs: start (the program itself is the daemon), stop
+// (waits for the lock, SIGKILL after the timeout), status (LSB exit codes), and bad input:
+// one line naming it, the exit code, nothing left behind.
+import { spawn, spawnSync } from 'node:child_process';
+import { chmodSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { basename, join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { connect } from 'node:net';
+import { fixture, isAlive, ourChildren, root, useProcessControl, useTmpDir, waitFor } from './helpers';
 
-const cli = (...args: string[]) => spawnSync(process.execPath, [join(root, 'dist', 'cli.js'), ...args], { encoding: 'utf8' });
+const answer = (port: number) =>
+  new Promise<string>((resolve, reject) => {
+    let text = '';
+    connect(port, '127.0.0.1')
+      .on('data', (d) => (text += d))
+      .on('end', () => resolve(text))
+      .on('error', reject);
+  });
 
-it('prints the version', () => {
-  const r = cli('--version');
-  expect([r.status, r.stdout]).toEqual([0, `${require('../package.json').version}\n`]);
+const pc = useProcessControl();
+const tmp = useTmpDir();
+let n = 0;
+const fresh = (name: string) => join(tmp(), `${++n}-${name}`);
+const cliPath = join(root, 'dist', 'cli.js');
+
+/** Runs the command to its end without blocking the event loop (its daemons become ours). */
+function cli(...args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    // `--` as the shebang has it: Node would otherwise take --env-file for itself.
+    const child = spawn(process.execPath, ['--', cliPath, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => (stdout += d));
+    child.stderr.on('data', (d) => (stderr += d));
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+const paths = (name: string) => ['--pid-file', fresh(`${name}.pid`), '--log-file', fresh(`${name}.log`)];
+const pidOf = (stdout: string) => Number(/started \(pid (\d+)\)/.exec(stdout)![1]);
+
+it('prints the version and usage', async () => {
+  expect((await cli('--version')).stdout).toBe(`${require('../package.json').version}\n`);
+  const help = await cli('--help');
+  expect([help.code, help.stdout.split('\n')[0]]).toEqual([0, 'Usage: daemonkit <command> [options]']);
 });
 
-it('prints usage with --help and exits 0', () => {
-  const r = cli('--help');
-  expect(r.status).toBe(0);
-  expect(r.stdout).toMatch(/^Usage: daemonkit/);
+describe('start, status, stop', () => {
+  it('starts a program that says READY=1, answers on the port it was handed, and stops it', async () => {
+    const [, pidFile, , logFile] = paths('web');
+    const r = await cli('start', '--name', 'web', '--pid-file', pidFile, '--log-file', logFile, '--listen', '127.0.0.1:0', '--', 'python3', fixture('notify-ready.py'), '-');
+    expect([r.code, r.stderr]).toEqual([0, '']);
+    const pid = pc.track(pidOf(r.stdout));
+    expect(r.stdout).toBe(`web started (pid ${pid})\n`);
+    // The program itself is the daemon: its parent is not the command (gone), no wrapper.
+    expect(readFileSync(pidFile, 'utf8')).toBe(`${pid}\n`);
+    const seen = JSON.parse(readFileSync(logFile, 'utf8'));
+    expect(seen).toMatchObject({ pid, listen_pid: String(pid) });
+    expect(await answer(seen.port)).toBe(`hello from ${pid}\n`);
+
+    const again = await cli('start', '--name', 'web', '--pid-file', pidFile, '--log-file', logFile, '--', 'python3', fixture('notify-ready.py'), '-');
+    expect([again.code, again.stderr]).toEqual([3, `web already running (pid ${pid})\n`]);
+
+    const st = await cli('status', '--pid-file', pidFile, '--json');
+    expect(st.code).toBe(0);
+    expect(JSON.parse(st.stdout)).toMatchObject({ name: 'web', state: 'running', pid, logFile });
+
+    const stopped = await cli('stop', '--pid-file', pidFile);
+    expect([stopped.code, stopped.stdout]).toEqual([0, `web stopped (pid ${pid})\n`]);
+    expect(existsSync(pidFile)).toBe(false);
+    expect(isAlive(pid)).toBe(false);
+    expect((await cli('status', '--pid-file', pidFile)).code).toBe(3);
+    expect(await cli('stop', '--pid-file', pidFile)).toMatchObject({ code: 0, stdout: 'web was not running\n' });
+  });
+
+  it('stop: a program that ignores SIGTERM is killed with its process group after --timeout', async () => {
+    const [, pidFile, , logFile] = paths('stubborn');
+    const script = fresh('stubborn.sh');
+    // It ignores TERM and leaves a grandchild (which inherits the ignored TERM) running.
+    writeFileSync(script, "trap '' TERM\nsleep 1000 &\necho $! > \"$1\"\nexec sleep 1000\n");
+    const child = fresh('child.pid');
+    const r = await cli('start', '--ready', 'exec', '--pid-file', pidFile, '--log-file', logFile, '--', 'sh', script, child);
+    expect(r.code).toBe(0);
+    const pid = pc.track(pidOf(r.stdout));
+    const grandchild = pc.track(await waitFor('the grandchild', () => existsSync(child) && Number(readFileSync(child, 'utf8')) > 0 && Number(readFileSync(child, 'utf8'))));
+    const stopped = await cli('stop', '--pid-file', pidFile, '--timeout', '300ms');
+    expect([stopped.code, stopped.stdout]).toEqual([0, `sh stopped (pid ${pid}): killed with SIGKILL after 300 ms\n`]);
+    expect([isAlive(pid), isAlive(grandchild)]).toEqual([false, false]);
+  });
+
+  it('status: LSB exit codes for dead (stale PID file) and unknown (never existed)', async () => {
+    const pidFile = fresh('dead.pid');
+    writeFileSync(pidFile, '999999\n');
+    writeFileSync(pidFile.replace(/\.pid$/, '.json'), JSON.stringify({ name: 'dead', pidFile, command: ['x'], pid: 999999, startedAt: 0 }));
+    expect(await cli('status', '--pid-file', pidFile)).toMatchObject({ code: 1, stdout: `dead is dead, but its PID file ${pidFile} remains (pid 999999)\n` });
+    expect(JSON.parse((await cli('status', '--pid-file', pidFile, '--json')).stdout)).toMatchObject({ name: 'dead', state: 'dead', pid: 999999 });
+    // Looking changed nothing.
+    expect(readFileSync(pidFile, 'utf8')).toBe('999999\n');
+    const never = fresh('never.pid');
+    expect(await cli('status', '--pid-file', never)).toMatchObject({ code: 4 });
+  });
 });
 
-it('names an unknown command in one line and exits 2', () => {
-  const r = cli('frobnicate');
-  expect(r.status).toBe(2);
-  expect(r.stderr).toBe("daemonkit: unknown command 'frobnicate' (not implemented yet); see daemonkit --help\n");
-});
+describe('bad input: one line naming it, exit 2 (or 1), nothing left', () => {
+  const cases: [string, string[], number, RegExp][] = [
+    ['unknown command', ['frobnicate'], 2, /^daemonkit: unknown command 'frobnicate'; see daemonkit --help$/],
+    ['unknown flag', ['start', '--frob', '--', 'true'], 2, /^daemonkit: Unknown option '--frob'$/],
+    ['missing --', ['start', 'true'], 2, /before --: give the program after --/],
+    ['no program', ['start', '--'], 2, /no program to run/],
+    ['command not found', ['start', '--', 'no-such-program-dk'], 2, /no-such-program-dk: command not found in PATH/],
+    ['unknown user', ['start', '--user', 'no-such-user-dk', '--', 'true'], 2, /unknown user 'no-such-user-dk'/],
+    ['bad umask', ['start', '--umask', '999', '--', 'true'], 2, /umask must be an octal mode/],
+    ['bad rlimit', ['start', '--rlimit', 'nofile', '--', 'true'], 2, /--rlimit must be NAME=SOFT\[:HARD\]/],
+    ['unknown rlimit', ['start', '--rlimit', 'bogus=1', '--', 'true'], 2, /rlimits\.bogus is not a resource limit/],
+    ['bad duration', ['start', '--ready-timeout', 'soon', '--', 'true'], 2, /--ready-timeout must be a duration/],
+    ['bad ready', ['start', '--ready', 'tcp:x', '--', 'true'], 2, /--ready must be exec, notify or tcp:\[HOST:\]PORT/],
+    ['bad listen', ['start', '--listen', 'localhost:80', '--', 'true'], 2, /--listen must be \[HOST:\]PORT/],
+    ['bad env', ['start', '--env', 'NOEQUALS', '--', 'true'], 2, /--env must be KEY=VALUE/],
+    ['unreadable env file', ['start', '--env-file', '/nonexistent/env', '--', 'true'], 2, /cannot read --env-file \/nonexistent\/env: ENOENT/],
+    ['bad name', ['start', '--name', '../x', '--', 'true'], 2, /--name must be letters/],
+    ['stop without a service', ['stop'], 2, /give --name or --pid-file/],
+    ['stop of a name that never existed', ['stop', '--name', 'never-existed-dk'], 2, /no service named 'never-existed-dk'/],
+    ['bad signal', ['stop', '--pid-file', '/nonexistent/x.pid', '--signal', 'FROB'], 2, /--signal must be a signal name/],
+  ];
+  for (const [what, args, code, message] of cases) {
+    it(what, async () => {
+      const r = await cli(...args);
+      expect(r.stderr.split('\n').filter(Boolean)).toHaveLength(1);
+      expect(r.stderr.trim()).toMatch(message);
+      expect(r.code).toBe(code);
+      expect(ourChildren()).toEqual([]);
+    });
+  }
 
-it('names an unknown option and exits 2', () => {
-  const r = cli('--frob');
-  expect(r.status).toBe(2);
-  expect(r.stderr.split('\n')[0]).toMatch(/^daemonkit: Unknown option '--frob'/);
+  it('not executable', async () => {
+    const file = fresh('plain.txt');
+    writeFileSync(file, 'not a program\n', { mode: 0o644 });
+    const r = await cli('start', '--', file);
+    expect([r.code, r.stderr]).toEqual([2, `${basename(file)}: ${file} is not an executable file (the program); check the path and its mode\n`]);
+  });
+
+  it('a PID file that is a symbolic link is refused, and nothing is started', async () => {
+    const link = fresh('link.pid');
+    require('node:fs').symlinkSync('/etc/passwd', link);
+    const r = await cli('start', '--pid-file', link, '--log-file', fresh('l.log'), '--', 'sleep', '100');
+    expect(r.code).toBe(1);
+    expect(r.stderr.trim()).toMatch(/PID file '.*' is a symbolic link \(pidFile\)/);
+    expect(ourChildren()).toEqual([]);
+  });
+
+  it('a program that exits before ready: exit 1, its last output, nothing left', async () => {
+    const [, pidFile, , logFile] = paths('quits');
+    const r = await cli('start', '--pid-file', pidFile, '--log-file', logFile, '--', 'sh', '-c', 'echo cannot open the database; exit 4');
+    expect(r.code).toBe(1);
+    expect(r.stderr).toBe(`sh: exited with code 4 before it was ready (pid ${/pid (\d+)/.exec(r.stderr)![1]})\nlast lines of ${logFile}:\n  | cannot open the database\n`);
+    expect(existsSync(pidFile)).toBe(false);
+    expect(ourChildren()).toEqual([]);
+  });
+  void chmodSync;
+  void spawnSync;
 });

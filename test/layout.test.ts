@@ -20,7 +20,7 @@ function importsOf(file: string): string[] {
 const graph = new Map(files.map((f) => [f, importsOf(f)]));
 
 // Who may import whom: a layer imports its own and the ones below it.
-const layers = ['native', 'os', 'lifecycle', 'start', 'cli', 'supervisor'];
+const layers = ['native', 'os', 'lifecycle', 'start', 'supervisor', 'control', 'cli'];
 const layerOf = (file: string) => (file.includes('/') ? file.split('/')[0] : 'top');
 
 describe('src/', () => {
@@ -41,7 +41,7 @@ describe('src/', () => {
     expect(cycles).toEqual([]);
   });
 
-  it('imports only downwards: native < os < lifecycle < start < cli', () => {
+  it('imports only downwards: native < os < lifecycle < start < supervisor < control < cli', () => {
     const upwards: string[] = [];
     for (const [f, deps] of graph) {
       const from = layerOf(f);
@@ -49,7 +49,8 @@ describe('src/', () => {
       for (const d of deps) {
         const to = layerOf(d);
         if (to === 'top') {
-          if (d !== 'errors.ts') upwards.push(`${f} -> ${d}`);
+          // errors.ts for all; the public API (index.ts) for the command, built apart from it.
+          if (d !== 'errors.ts' && !(from === 'cli' && d === 'index.ts')) upwards.push(`${f} -> ${d}`);
           continue;
         }
         if (layers.indexOf(to) > layers.indexOf(from)) upwards.push(`${f} -> ${d}`);

@@ -16,7 +16,7 @@ import { NotifySocket } from './notify-socket';
 import { logTail, OutputCapture } from './output';
 import { firstSteps, type StartContext } from './first-steps';
 import { runSteps, type Step } from './steps';
-import { waitForReady } from './wait-ready';
+import { waitForPort, waitForReady } from './wait-ready';
 
 export interface Command {
   file: string;
@@ -24,8 +24,11 @@ export interface Command {
   argv0?: string;
   /** The environment before the plan's env and the protocol's variables are added. */
   env: Readonly<Record<string, string | undefined>>;
-  /** Ready when it says READY=1 on NOTIFY_SOCKET, or as soon as execve succeeded. */
-  ready: 'notify' | 'exec';
+  /**
+   * Ready when it says READY=1 on NOTIFY_SOCKET, as soon as execve succeeded, or when this
+   * TCP address accepts a connection.
+   */
+  ready: 'notify' | 'exec' | { host: string; port: number };
   /** This program under daemonize(): the plan travels with it (DAEMONKIT_SERVICE). */
   service?: boolean;
 }
@@ -88,7 +91,9 @@ const steps: Step<Context>[] = [
   {
     name: 'wait',
     async run(ctx) {
-      if (ctx.command.ready !== 'notify') return;
+      const { ready } = ctx.command;
+      if (ready === 'exec') return;
+      if (typeof ready === 'object') return waitForPort(ctx.plan, ctx.child!, ready, ctx.interrupted);
       ctx.mainPid = await waitForReady(ctx.plan, ctx.child!, ctx.notify!, ctx.interrupted);
       // MAINPID=: the service says another process of its session is the main one (it forked).
       if (ctx.mainPid !== null && ctx.mainPid !== ctx.child!.pid) ctx.pidFile?.write(ctx.mainPid);

@@ -83,6 +83,22 @@ export class PidFile {
     }
   }
 
+  /**
+   * Whether `path` is held, and the pid it names, changing nothing: the file is neither
+   * created nor truncated, and a lock taken to look is released at once. For status.
+   */
+  static probe(path: string): { held: boolean; pid: number | null } {
+    const fd = openLockFile(path, { create: false });
+    try {
+      const st = fstatSync(fd);
+      if (!isSafeFile(st)) throw UnsafeFileError.of(path, st);
+      const pid = pidIn(readAll(fd));
+      return { held: !tryLock(fd, { shared: true }), pid };
+    } finally {
+      closeSync(fd);
+    }
+  }
+
   /** Adopts an already locked descriptor (a daemon inheriting the launcher's lock). */
   static adopt(path: string, fd: number): PidFile {
     return new PidFile(path, fd);

@@ -92,3 +92,49 @@ function errnoSaid(errno: number | null, before: string): string {
   return `${before}ERRNO=${errno}${name ? ` (${name.trim()})` : ''}`;
 }
 
+
+/**
+ * --ready tcp: until the address accepts a connection, the program ends, the ready timeout
+ * passes or the launcher is interrupted; throws unless it accepted. Each attempt waits for
+ * connect(2) to answer; a refused one is tried again 10 ms later.
+ */
+export async function waitForPort(plan: Plan, child: ChildWatch, at: { host: string; port: number }, interrupted: Promise<NodeJS.Signals>): Promise<void> {
+  const { connect } = require('node:net') as typeof import('node:net');
+  const pid = child.pid;
+  let done = false;
+  let timer: NodeJS.Timeout | undefined;
+  let retry: NodeJS.Timeout | undefined;
+  const outcome = await new Promise<'ready' | 'exited' | 'timeout' | NodeJS.Signals>((resolve) => {
+    const attempt = () => {
+      if (done) return;
+      const socket = connect({ host: at.host, port: at.port });
+      socket.once('connect', () => {
+        socket.destroy();
+        resolve('ready');
+      });
+      socket.once('error', () => {
+        socket.destroy();
+        if (!done) retry = setTimeout(attempt, 10);
+      });
+    };
+    timer = setTimeout(() => resolve('timeout'), plan.readyTimeout);
+    void child.ended.then(() => resolve('exited'));
+    void interrupted.then((signal) => resolve(signal));
+    attempt();
+  });
+  done = true;
+  clearTimeout(timer);
+  clearTimeout(retry);
+  const where = `${at.host.includes(':') ? `[${at.host}]` : at.host}:${at.port}`;
+  if (outcome === 'ready') return;
+  if (outcome === 'timeout') throw new StartError(`did not accept connections on ${where} within ${plan.readyTimeout} ms (readyTimeout); stopped it (pid ${pid})${limitsHint(plan)}`);
+  if (outcome !== 'exited') throw new StartError(`interrupted by ${outcome} before it was ready; stopped it (pid ${pid})`);
+  const status = child.status;
+  throw new StartError(
+    (status === null
+      ? `exited before it accepted connections on ${where} (pid ${pid})`
+      : status.signal !== null
+        ? `was killed by ${status.signal} before it accepted connections on ${where} (pid ${pid})`
+        : `exited with code ${status.code} before it accepted connections on ${where} (pid ${pid})`) + limitsHint(plan),
+  );
+}

@@ -1,0 +1,125 @@
+// The daemonkit command: start, stop and status of any program as a service, on the same
+// launcher as daemonize() (docs/design.md). Exit codes: start 0 started, 1 failed, 2 bad
+// input, 3 already running; stop 0 stopped or not running, 1 could not, 2 bad input; status
+// LSB's 0 running, 1 dead with a PID file, 3 not running, 4 unknown.
+import { readFileSync, writeSync } from 'node:fs';
+import { join } from 'node:path';
+import { OptionError, describeError } from '../errors';
+import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { start, serviceStatus, stop, defaultRunDir, type ServiceOptions } from '../index';
+import { duration, SELECT_OPTIONS, START_OPTIONS } from './args';
+
+const USAGE = `Usage: daemonkit <command> [options]
+
+  daemonkit start  [options] -- <program> [args...]
+  daemonkit stop   (--name N | --pid-file F) [--timeout S] [--signal SIG]
+  daemonkit status (--name N | --pid-file F) [--json]
+
+Start options: --name, --pid-file, --log-file, --cwd, --umask, --user, --group,
+  --rlimit NAME=SOFT[:HARD], --env KEY=VALUE, --env-file FILE, --listen [HOST:]PORT|PATH,
+  --ready exec|notify|tcp:[HOST:]PORT, --ready-timeout S, --restart never
+daemonkit <command> --help, daemonkit --version`;
+
+function parse<O extends NonNullable<ParseArgsConfig['options']>>(args: string[], options: O, positionals: boolean) {
+  try {
+    return parseArgs({ args, options, allowPositionals: positionals, strict: true });
+  } catch (err) {
+    // One line, as every other refusal: parseArgs adds a hint about positionals.
+    throw new OptionError((err as Error).message.split('\n')[0].replace(/\. To specify a positional argument.*$/, ''));
+  }
+}
+
+const say = (fd: 1 | 2, text: string) => {
+  try {
+    writeSync(fd, text.endsWith('\n') ? text : `${text}\n`);
+  } catch {
+    // nobody is reading
+  }
+};
+
+export async function main(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  try {
+    if (command === '--version' || command === '-v') {
+      say(1, JSON.parse(readFileSync(join(__dirname, '..', 'package.json'), 'utf8')).version);
+      return 0;
+    }
+    if (command === undefined || command === '--help' || command === '-h' || command === 'help') {
+      say(command === undefined ? 2 : 1, USAGE);
+      return command === undefined ? 2 : 0;
+    }
+    if (command === 'start') return await startCommand(rest);
+    if (command === 'stop') return await stopCommand(rest);
+    if (command === 'status') return statusCommand(rest);
+    throw new OptionError(`unknown command '${command}'; see daemonkit --help`);
+  } catch (err) {
+    say(2, `daemonkit: ${describeError(err)}`);
+    // By its code, not its class: the library (./index.js) has its own copy of the classes.
+    const code = (err as { exitCode?: unknown }).exitCode;
+    return typeof code === 'number' ? code : 1;
+  }
+}
+
+async function startCommand(args: string[]): Promise<number> {
+  const dash = args.indexOf('--');
+  const { values, positionals } = parse(dash < 0 ? args : args.slice(0, dash), START_OPTIONS, true);
+  if (values.help) return say(1, USAGE), 0;
+  if (positionals.length > 0) throw new OptionError(`'${positionals[0]}' before --: give the program after --, e.g. daemonkit start -- ${positionals.join(' ')}`);
+  if (dash < 0) throw new OptionError('no program to run: give it after --, e.g. daemonkit start -- node server.js');
+  const options: ServiceOptions = {
+    command: args.slice(dash + 1),
+    name: values.name,
+    pidFile: values['pid-file'],
+    logFile: values['log-file'],
+    cwd: values.cwd,
+    umask: values.umask,
+    user: values.user,
+    group: values.group,
+    rlimits: values.rlimit,
+    env: values.env,
+    envFile: values['env-file'],
+    listen: values.listen,
+    ready: values.ready,
+    readyTimeout: values['ready-timeout'] === undefined ? undefined : duration(values['ready-timeout'], '--ready-timeout'),
+    restart: values.restart as ServiceOptions['restart'],
+  };
+  const r = await start(options);
+  if (r.ok) return say(1, `${r.name} started (pid ${r.pid})`), 0;
+  say(2, `${r.message}\n${r.tail}`.trimEnd());
+  return r.code;
+}
+
+function selected(values: { name?: string; 'pid-file'?: string }): { name?: string; pidFile: string } {
+  if (values.name === undefined && values['pid-file'] === undefined) throw new OptionError('give --name or --pid-file');
+  return { name: values.name, pidFile: values['pid-file'] ?? join(defaultRunDir(), `${values.name}.pid`) };
+}
+
+async function stopCommand(args: string[]): Promise<number> {
+  const { values } = parse(args, { ...SELECT_OPTIONS, timeout: { type: 'string' }, signal: { type: 'string' } }, false);
+  if (values.help) return say(1, USAGE), 0;
+  const { name, pidFile } = selected(values);
+  const signal = values.signal === undefined ? undefined : ((values.signal.startsWith('SIG') ? values.signal : `SIG${values.signal}`).toUpperCase() as NodeJS.Signals);
+  const r = await stop({ name, pidFile, signal, timeout: values.timeout === undefined ? undefined : duration(values.timeout, '--timeout') });
+  say(r.code === 0 ? 1 : 2, r.message);
+  return r.code;
+}
+
+function statusCommand(args: string[]): number {
+  const { values } = parse(args, { ...SELECT_OPTIONS, json: { type: 'boolean' } }, false);
+  if (values.help) return say(1, USAGE), 0;
+  const { name, pidFile } = selected(values);
+  const s = serviceStatus(pidFile, name);
+  if (values.json) {
+    say(1, JSON.stringify(s));
+    return s.code;
+  }
+  const detail = [
+    s.pid === null ? null : `pid ${s.pid}`,
+    s.uptimeSeconds === null ? null : `up ${s.uptimeSeconds} s`,
+    s.rssBytes === null ? null : `RSS ${(s.rssBytes / 2 ** 20).toFixed(1)} MiB`,
+    s.logFile === null ? null : `log ${s.logFile}`,
+  ].filter(Boolean);
+  const text = { running: 'is running', dead: `is dead, but its PID file ${pidFile} remains`, stopped: 'is not running', unknown: `: status unknown: ${s.reason}` }[s.state];
+  say(s.code === 4 ? 2 : 1, `${s.name} ${text}${detail.length > 0 ? ` (${detail.join(', ')})` : ''}`.replace(' : ', ': '));
+  return s.code;
+}

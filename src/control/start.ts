@@ -1,0 +1,36 @@
+// start(): a program as a service, through the same launcher as daemonize() (docs/design.md,
+// "The start"). With restart never the program itself is the daemon: no wrapper process.
+import { basename, dirname } from 'node:path';
+import { DaemonizeError, describeError } from '../errors';
+import { launch } from '../start/launcher';
+import { ensureDirectory } from './paths';
+import { resolveService, type ServiceOptions } from './service-options';
+import { writeState } from './state-file';
+
+export type StartResult =
+  | { ok: true; name: string; pid: number }
+  | { ok: false; name: string; code: 1 | 2 | 3; message: string; tail: string };
+
+export async function start(options: ServiceOptions): Promise<StartResult> {
+  // Named in messages before the options are resolved: as --name, or the program's name.
+  const name = options.name ?? (Array.isArray(options.command) && typeof options.command[0] === 'string' ? basename(options.command[0]) : 'daemonkit');
+  let resolved;
+  try {
+    resolved = resolveService(options);
+    if (options.pidFile === undefined) ensureDirectory(dirname(resolved.plan.pidFile!), '--pid-file');
+    if (options.logFile === undefined) ensureDirectory(dirname(resolved.plan.stdoutPath!), '--log-file');
+  } catch (err) {
+    return failure(resolved?.plan.name ?? name, err, '');
+  }
+  const { plan, command } = resolved;
+  const result = await launch(plan, command);
+  if (!result.ok) return failure(plan.name, result.error, result.tail);
+  writeState({ name: plan.name, pidFile: plan.pidFile!, logFile: plan.stdoutPath, command: [command.file, ...command.args], pid: result.pid, startedAt: Date.now() });
+  return { ok: true, name: plan.name, pid: result.pid };
+}
+
+function failure(name: string, err: unknown, tail: string): StartResult {
+  const code = err instanceof DaemonizeError ? err.exitCode : 1;
+  const bare = err instanceof DaemonizeError && err.bare;
+  return { ok: false, name, code, message: `${bare || name === '' ? '' : `${name}: `}${describeError(err)}`, tail };
+}

@@ -1,0 +1,34 @@
+// A small JSON file beside the PID file (NAME.json for NAME.pid): what a service was
+// started as, kept after it stops, so that stop and status can tell "stopped" from "never
+// existed" and show its log file. Written by replacing (rename), never half-written.
+import { readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
+
+export interface ServiceState {
+  name: string;
+  pidFile: string;
+  logFile?: string;
+  command: string[];
+  pid: number;
+  /** Milliseconds since the epoch. */
+  startedAt: number;
+}
+
+export function stateFileOf(pidFile: string): string {
+  return join(dirname(pidFile), `${basename(pidFile).replace(/\.pid$/, '')}.json`);
+}
+
+export function writeState(state: ServiceState): void {
+  const path = stateFileOf(state.pidFile);
+  const tmp = `${path}.${process.pid}.tmp`;
+  writeFileSync(tmp, `${JSON.stringify(state)}\n`, { mode: 0o644 });
+  renameSync(tmp, path);
+}
+
+export function readState(pidFile: string): ServiceState | null {
+  try {
+    return JSON.parse(readFileSync(stateFileOf(pidFile), 'utf8')) as ServiceState;
+  } catch {
+    return null;
+  }
+}

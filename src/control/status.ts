@@ -1,0 +1,59 @@
+// serviceStatus(): what the PID file's lock says, with LSB's exit codes (init-functions: 0 running,
+// 1 dead but the PID file exists, 3 not running, 4 unknown).
+import { existsSync, readFileSync } from 'node:fs';
+import { basename } from 'node:path';
+import { PidFile } from '../start/pidfile';
+import { readState } from './state-file';
+
+export interface ServiceStatus {
+  name: string;
+  state: 'running' | 'dead' | 'stopped' | 'unknown';
+  code: 0 | 1 | 3 | 4;
+  pid: number | null;
+  pidFile: string;
+  logFile: string | null;
+  uptimeSeconds: number | null;
+  rssBytes: number | null;
+  reason?: string;
+}
+
+/** `name` defaults to the one the service was started with, else the PID file's name. */
+export function serviceStatus(pidFile: string, name?: string): ServiceStatus {
+  const state = readState(pidFile);
+  name ??= state?.name ?? basename(pidFile).replace(/\.pid$/, '');
+  const base = { name, pidFile, logFile: state?.logFile ?? null, pid: null, uptimeSeconds: null, rssBytes: null };
+  if (!existsSync(pidFile)) {
+    if (state === null) return { ...base, state: 'unknown', code: 4, reason: `no service named '${name}' (no PID file at ${pidFile})` };
+    return { ...base, state: 'stopped', code: 3 };
+  }
+  let r;
+  try {
+    r = PidFile.probe(pidFile);
+  } catch (err) {
+    return { ...base, state: 'unknown', code: 4, reason: `cannot read ${pidFile}: ${(err as Error).message}` };
+  }
+  const pid = r.pid;
+  // Nobody holds it: the service died without cleaning up. Left as it is for the next start.
+  if (!r.held) return { ...base, pid, state: 'dead', code: 1 };
+  return { ...base, pid, state: 'running', code: 0, uptimeSeconds: pid === null ? null : uptime(pid), rssBytes: pid === null ? null : rss(pid) };
+}
+
+function uptime(pid: number): number | null {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const startTicks = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19]);
+    const boot = Number(readFileSync('/proc/uptime', 'utf8').split(' ')[0]);
+    return Math.max(0, Math.round(boot - startTicks / 100));
+  } catch {
+    return null;
+  }
+}
+
+function rss(pid: number): number | null {
+  try {
+    const m = /^VmRSS:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return m === null ? null : Number(m[1]) * 1024;
+  } catch {
+    return null;
+  }
+}

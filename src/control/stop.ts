@@ -1,0 +1,75 @@
+// stop(): the stop signal, then wait until the PID file's lock is released (not until the
+// pid is gone: init may take seconds to reap a zombie, docs/design.md Facts 3); after the
+// timeout SIGKILL to the program's process group, which takes its children too.
+import { existsSync } from 'node:fs';
+import { basename } from 'node:path';
+import { constants as osConstants } from 'node:os';
+import { OptionError } from '../errors';
+import { getpgid } from '../os/session';
+import { PidFile } from '../start/pidfile';
+import { readState } from './state-file';
+
+export interface StopOptions {
+  pidFile: string;
+  /** For messages; default: the name it was started with, else the PID file's name. */
+  name?: string;
+  /** Milliseconds before SIGKILL (default 10 000). */
+  timeout?: number;
+  signal?: NodeJS.Signals;
+}
+
+export interface StopResult {
+  code: 0 | 1 | 2;
+  message: string;
+}
+
+export async function stop(options: StopOptions): Promise<StopResult> {
+  const o = { ...options, name: options.name ?? readState(options.pidFile)?.name ?? basename(options.pidFile).replace(/\.pid$/, '') };
+  const signal = o.signal ?? 'SIGTERM';
+  if (!(signal in osConstants.signals)) throw new OptionError(`--signal must be a signal name such as SIGTERM, got '${signal}'`);
+  if (!existsSync(o.pidFile)) {
+    if (readState(o.pidFile) === null) {
+      return { code: 2, message: `daemonkit: no service named '${o.name}' (no PID file at ${o.pidFile}); daemonkit list shows the services` };
+    }
+    return { code: 0, message: `${o.name} was not running` };
+  }
+  let first = PidFile.acquire(o.pidFile);
+  if (first.acquired) {
+    first.pidFile.remove();
+    return { code: 0, message: `${o.name} was not running (removed its stale PID file)` };
+  }
+  const pid = first.pid;
+  let group: number | null = null;
+  if (pid !== null) {
+    try {
+      group = getpgid(pid);
+      process.kill(pid, signal);
+    } catch {
+      // gone already: wait for whatever still holds the lock
+    }
+  }
+  if (await released(o.pidFile, o.timeout ?? 10_000)) return { code: 0, message: `${o.name} stopped (pid ${pid})` };
+  try {
+    if (group !== null && group !== getpgid()) process.kill(-group, 'SIGKILL');
+    else if (pid !== null) process.kill(pid, 'SIGKILL');
+  } catch {
+    // gone meanwhile
+  }
+  if (await released(o.pidFile, 5000)) return { code: 0, message: `${o.name} stopped (pid ${pid}): killed with SIGKILL after ${o.timeout ?? 10_000} ms` };
+  first = PidFile.acquire(o.pidFile);
+  return { code: 1, message: `${o.name}: could not stop it: its PID file ${o.pidFile} is still locked (pid ${pid ?? 'unknown'}) after SIGKILL` };
+}
+
+/** Polls the lock (there is no event for its release) until we hold it, then removes the file. */
+async function released(path: string, timeoutMs: number): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const r = PidFile.acquire(path);
+    if (r.acquired) {
+      r.pidFile.remove();
+      return true;
+    }
+    if (Date.now() > deadline) return false;
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}
