@@ -43,3 +43,5 @@ export { serviceStatus } from './control/status';
 export type { ServiceStatus } from './control/status';
 export type { ServiceOptions } from './control/service-options';
 export { defaultRunDir, defaultLogDir } from './control/paths';
+export { listServices } from './control/list';
+export { lastLines, follow } from './control/follow';

@@ -25,9 +25,13 @@ const cliPath = join(root, 'dist', 'cli.js');
 
 /** Runs the command to its end without blocking the event loop (its daemons become ours). */
 function cli(...args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return cliIn({}, ...args);
+}
+
+function cliIn(env: NodeJS.ProcessEnv, ...args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
     // `--` as the shebang has it: Node would otherwise take --env-file for itself.
-    const child = spawn(process.execPath, ['--', cliPath, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, ['--', cliPath, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d) => (stdout += d));
@@ -101,6 +105,46 @@ describe('start, status, stop', () => {
   });
 });
 
+describe('list and logs', () => {
+  it('list shows every service of the run directory; start and logs use its defaults', async () => {
+    const dirs = { DAEMONKIT_RUN_DIR: fresh('run'), DAEMONKIT_LOG_DIR: fresh('log') };
+    const r = await cliIn(dirs, 'start', '--name', 'one', '--ready', 'exec', '--', 'sh', '-c', 'echo first line; echo second line; exec sleep 1000');
+    expect(r.code).toBe(0);
+    const pid = pc.track(pidOf(r.stdout));
+    const logFile = join(dirs.DAEMONKIT_LOG_DIR, 'one.log');
+    await waitFor('its output', () => readFileSync(logFile, 'utf8').includes('second line'));
+    const list = JSON.parse((await cliIn(dirs, 'list', '--json')).stdout);
+    expect(list).toMatchObject([{ name: 'one', state: 'running', pid, logFile }]);
+    const table = (await cliIn(dirs, 'list')).stdout.split('\n');
+    expect(table[0]).toMatch(/^NAME\s+STATE\s+PID\s+UPTIME\s+RSS\s+LOG$/);
+    expect(table[1]).toMatch(new RegExp(`^one\\s+running\\s+${pid}\\s`));
+    expect(await cliIn(dirs, 'logs', '--name', 'one', '-n', '1')).toMatchObject({ code: 0, stdout: 'second line\n' });
+    expect((await cliIn(dirs, 'stop', '--name', 'one')).code).toBe(0);
+    expect(JSON.parse((await cliIn(dirs, 'list', '--json')).stdout)).toMatchObject([{ name: 'one', state: 'stopped' }]);
+  });
+
+  it('logs -f follows across a rotation by rename and by copytruncate', async () => {
+    const log = fresh('follow.log');
+    writeFileSync(log, 'old\n');
+    const follower = pc.start(process.execPath, ['--', cliPath, 'logs', '--log-file', log, '-n', '1', '-f']);
+    let out = '';
+    follower.stdout!.on('data', (d) => (out += d));
+    await waitFor('the last line', () => out === 'old\n');
+    const { appendFileSync, renameSync, truncateSync } = await import('node:fs');
+    appendFileSync(log, 'before rotation\n');
+    await waitFor('the appended line', () => out.includes('before rotation\n'));
+    renameSync(log, `${log}.1`);
+    writeFileSync(log, 'after rename\n');
+    await waitFor('the new file', () => out.includes('after rename\n'));
+    truncateSync(log, 0);
+    appendFileSync(log, 'after truncate\n');
+    await waitFor('the truncated file', () => out.includes('after truncate\n'));
+    expect(out).toBe('old\nbefore rotation\nafter rename\nafter truncate\n');
+    follower.kill('SIGTERM');
+    expect(await new Promise((r) => follower.once('exit', r))).toBe(0);
+  });
+});
+
 describe('bad input: one line naming it, exit 2 (or 1), nothing left', () => {
   const cases: [string, string[], number, RegExp][] = [
     ['unknown command', ['frobnicate'], 2, /^daemonkit: unknown command 'frobnicate'; see daemonkit --help$/],
@@ -120,6 +164,9 @@ describe('bad input: one line naming it, exit 2 (or 1), nothing left', () => {
     ['bad name', ['start', '--name', '../x', '--', 'true'], 2, /--name must be letters/],
     ['stop without a service', ['stop'], 2, /give --name or --pid-file/],
     ['stop of a name that never existed', ['stop', '--name', 'never-existed-dk'], 2, /no service named 'never-existed-dk'/],
+    ['logs without a file', ['logs'], 2, /give --name or --log-file/],
+    ['logs of a missing file', ['logs', '--log-file', '/nonexistent/x.log'], 2, /cannot read the log file \/nonexistent\/x\.log: ENOENT/],
+    ['bad line count', ['logs', '--log-file', '/etc/passwd', '-n', 'many'], 2, /-n must be a number of lines/],
     ['bad signal', ['stop', '--pid-file', '/nonexistent/x.pid', '--signal', 'FROB'], 2, /--signal must be a signal name/],
   ];
   for (const [what, args, code, message] of cases) {

@@ -6,7 +6,7 @@ import { readFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { OptionError, describeError } from '../errors';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
-import { start, serviceStatus, stop, defaultRunDir, type ServiceOptions } from '../index';
+import { start, serviceStatus, stop, defaultLogDir, defaultRunDir, follow, lastLines, listServices, type ServiceOptions, type ServiceStatus } from '../index';
 import { duration, SELECT_OPTIONS, START_OPTIONS } from './args';
 
 const USAGE = `Usage: daemonkit <command> [options]
@@ -14,6 +14,8 @@ const USAGE = `Usage: daemonkit <command> [options]
   daemonkit start  [options] -- <program> [args...]
   daemonkit stop   (--name N | --pid-file F) [--timeout S] [--signal SIG]
   daemonkit status (--name N | --pid-file F) [--json]
+  daemonkit list   [--json]
+  daemonkit logs   (--name N | --log-file F) [-n LINES] [-f]
 
 Start options: --name, --pid-file, --log-file, --cwd, --umask, --user, --group,
   --rlimit NAME=SOFT[:HARD], --env KEY=VALUE, --env-file FILE, --listen [HOST:]PORT|PATH,
@@ -51,6 +53,8 @@ export async function main(argv: string[]): Promise<number> {
     if (command === 'start') return await startCommand(rest);
     if (command === 'stop') return await stopCommand(rest);
     if (command === 'status') return statusCommand(rest);
+    if (command === 'list') return listCommand(rest);
+    if (command === 'logs') return await logsCommand(rest);
     throw new OptionError(`unknown command '${command}'; see daemonkit --help`);
   } catch (err) {
     say(2, `daemonkit: ${describeError(err)}`);
@@ -113,13 +117,52 @@ function statusCommand(args: string[]): number {
     say(1, JSON.stringify(s));
     return s.code;
   }
+  say(s.code === 4 ? 2 : 1, describeStatus(s));
+  return s.code;
+}
+
+function describeStatus(s: ServiceStatus): string {
   const detail = [
     s.pid === null ? null : `pid ${s.pid}`,
     s.uptimeSeconds === null ? null : `up ${s.uptimeSeconds} s`,
     s.rssBytes === null ? null : `RSS ${(s.rssBytes / 2 ** 20).toFixed(1)} MiB`,
     s.logFile === null ? null : `log ${s.logFile}`,
   ].filter(Boolean);
-  const text = { running: 'is running', dead: `is dead, but its PID file ${pidFile} remains`, stopped: 'is not running', unknown: `: status unknown: ${s.reason}` }[s.state];
-  say(s.code === 4 ? 2 : 1, `${s.name} ${text}${detail.length > 0 ? ` (${detail.join(', ')})` : ''}`.replace(' : ', ': '));
-  return s.code;
+  const text = { running: 'is running', dead: `is dead, but its PID file ${s.pidFile} remains`, stopped: 'is not running', unknown: `: status unknown: ${s.reason}` }[s.state];
+  return `${s.name} ${text}${detail.length > 0 ? ` (${detail.join(', ')})` : ''}`.replace(' : ', ': ');
+}
+
+function listCommand(args: string[]): number {
+  const { values } = parse(args, { json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } }, false);
+  if (values.help) return say(1, USAGE), 0;
+  const all = listServices(defaultRunDir());
+  if (values.json) return say(1, JSON.stringify(all)), 0;
+  const rows = [['NAME', 'STATE', 'PID', 'UPTIME', 'RSS', 'LOG']];
+  for (const s of all) {
+    rows.push([s.name, s.state, String(s.pid ?? '-'), s.uptimeSeconds === null ? '-' : `${s.uptimeSeconds}s`, s.rssBytes === null ? '-' : `${(s.rssBytes / 2 ** 20).toFixed(1)}M`, s.logFile ?? '-']);
+  }
+  const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));
+  say(1, rows.map((r) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]))).join('  ')).join('\n'));
+  return 0;
+}
+
+async function logsCommand(args: string[]): Promise<number> {
+  const { values } = parse(args, { name: { type: 'string' }, 'log-file': { type: 'string' }, lines: { type: 'string', short: 'n' }, follow: { type: 'boolean', short: 'f' }, help: { type: 'boolean', short: 'h' } }, false);
+  if (values.help) return say(1, USAGE), 0;
+  if (values.name === undefined && values['log-file'] === undefined) throw new OptionError('give --name or --log-file');
+  const path = values['log-file'] ?? serviceStatus(join(defaultRunDir(), `${values.name}.pid`), values.name).logFile ?? join(defaultLogDir(), `${values.name}.log`);
+  const lines = values.lines === undefined ? 10 : Number(values.lines);
+  if (!Number.isSafeInteger(lines) || lines < 0) throw new OptionError(`-n must be a number of lines, got '${values.lines}'`);
+  try {
+    process.stdout.write(lastLines(path, lines));
+  } catch (err) {
+    throw new OptionError(`cannot read the log file ${path}: ${(err as NodeJS.ErrnoException).code ?? describeError(err)}; check --name or --log-file`);
+  }
+  if (!values.follow) return 0;
+  const stop = follow(path, (text) => process.stdout.write(text));
+  await new Promise<void>((resolve) => {
+    for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.once(signal, () => resolve());
+  });
+  stop();
+  return 0;
 }

@@ -1,7 +1,8 @@
 // Where services live by default: their PID files (and state) in the run directory, their
 // logs in the log directory. As root /run/daemonkit and /var/log/daemonkit; otherwise
 // $XDG_RUNTIME_DIR/daemonkit (or ~/.local/state/daemonkit/run without one) and
-// ~/.local/state/daemonkit. Never a directory anyone may write: another user could put a
+// ~/.local/state/daemonkit. DAEMONKIT_RUN_DIR and DAEMONKIT_LOG_DIR choose others. Never a
+// directory anyone may write: another user could put a
 // link where a PID file or log is about to be opened.
 import { mkdirSync, statSync } from 'node:fs';
 import { homedir } from 'node:os';
@@ -9,12 +10,14 @@ import { join } from 'node:path';
 import { StartError } from '../errors';
 
 export function defaultRunDir(env: NodeJS.ProcessEnv = process.env): string {
+  if (env.DAEMONKIT_RUN_DIR) return env.DAEMONKIT_RUN_DIR;
   if (process.geteuid?.() === 0) return '/run/daemonkit';
   if (env.XDG_RUNTIME_DIR) return join(env.XDG_RUNTIME_DIR, 'daemonkit');
   return join(homedir(), '.local', 'state', 'daemonkit', 'run');
 }
 
-export function defaultLogDir(): string {
+export function defaultLogDir(env: NodeJS.ProcessEnv = process.env): string {
+  if (env.DAEMONKIT_LOG_DIR) return env.DAEMONKIT_LOG_DIR;
   if (process.geteuid?.() === 0) return '/var/log/daemonkit';
   return join(homedir(), '.local', 'state', 'daemonkit');
 }

@@ -52,7 +52,7 @@ export function resolveService(o: ServiceOptions, env: NodeJS.ProcessEnv = proce
   const options: DaemonizeOptions = {
     name,
     pidFile: o.pidFile ?? join(defaultRunDir(env), `${name}.pid`),
-    logFile: o.logFile ?? join(defaultLogDir(), `${name}.log`),
+    logFile: o.logFile ?? join(defaultLogDir(env), `${name}.log`),
     cwd: o.cwd,
     umask: o.umask,
     user: o.user,
