@@ -76,3 +76,6 @@ writeFileSync(
 );
 // Left by the builds that made index.mjs a second bundle; it would ship in the package.
 rmSync(`${dist}/index.mjs.map`, { force: true });
+// The supervisor: the daemon of a service with a restart policy, one per service. Bundled on
+// its own, with only the modules it uses, so it neither loads nor holds the whole library.
+await build({ ...common, entryPoints: [`${root}src/supervisor-main.ts`], outfile: `${dist}/supervisor.js` });

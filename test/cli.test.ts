@@ -2,7 +2,7 @@
 // (waits for the lock, SIGKILL after the timeout), status (LSB exit codes), and bad input:
 // one line naming it, the exit code, nothing left behind.
 import { spawn, spawnSync } from 'node:child_process';
-import { chmodSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, readFileSync, readlinkSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { connect } from 'node:net';
@@ -105,6 +105,62 @@ describe('start, status, stop', () => {
   });
 });
 
+describe('the supervisor (--restart)', () => {
+  const supervised = (dirs: NodeJS.ProcessEnv, name: string, ...extra: string[]) =>
+    cliIn(dirs, 'start', '--name', name, '--restart', 'always', '--restart-delay', '0', '--listen', '127.0.0.1:0', ...extra, '--', 'python3', fixture('crashy.py'));
+  const stateOf = (dirs: NodeJS.ProcessEnv, name: string) => JSON.parse(readFileSync(join(dirs.DAEMONKIT_RUN_DIR!, `${name}.json`), 'utf8'));
+  const portOf = (pid: number) => {
+    // The listening socket the supervisor holds (fd 3 of the program): its port.
+    const inode = /socket:\[(\d+)\]/.exec(readlinkSync(`/proc/${pid}/fd/3`))![1];
+    const line = readFileSync('/proc/net/tcp', 'utf8').split('\n').find((l) => l.includes(` ${inode} `))!;
+    return parseInt(line.trim().split(/\s+/)[1].split(':')[1], 16);
+  };
+
+  it('restarts a killed program with a new pid on the same listening socket', async () => {
+    const dirs = { DAEMONKIT_RUN_DIR: fresh('run'), DAEMONKIT_LOG_DIR: fresh('log') };
+    const r = await supervised(dirs, 'sv');
+    expect([r.code, r.stderr]).toEqual([0, '']);
+    const supervisor = pc.track(pidOf(r.stdout));
+    const first = pc.track(stateOf(dirs, 'sv').programPid);
+    const port = portOf(first);
+    expect(await answer(port)).toBe(`pid ${first}\n`);
+    process.kill(first, 'SIGKILL');
+    const second = pc.track(await waitFor('the restart', () => stateOf(dirs, 'sv').programPid !== first && stateOf(dirs, 'sv').programPid));
+    expect(await waitFor('an answer from the new program', async () => (await answer(port)) === `pid ${second}\n`)).toBe(true);
+    const st = JSON.parse((await cliIn(dirs, 'status', '--name', 'sv', '--json')).stdout);
+    expect(st).toMatchObject({ state: 'running', pid: supervisor, programPid: second, restarts: 1, lastExit: 'killed by SIGKILL' });
+    expect(await cliIn(dirs, 'stop', '--name', 'sv')).toMatchObject({ code: 0, stdout: `sv stopped (pid ${supervisor})\n` });
+    expect([isAlive(supervisor), isAlive(second)]).toEqual([false, false]);
+  });
+
+  it('gives up on a crash loop: exits 1, and status says failed (crash loop: N crashes in S s)', async () => {
+    const dirs = { DAEMONKIT_RUN_DIR: fresh('run'), DAEMONKIT_LOG_DIR: fresh('log') };
+    const r = await cliIn(dirs, 'start', '--name', 'loop', '--restart', 'always', '--restart-delay', '0', '--max-restarts', '3', '--restart-window', '60', '--listen', '127.0.0.1:0', '--', 'python3', fixture('crashy.py'), 'crash');
+    expect(r.code).toBe(0);
+    const supervisor = pc.track(pidOf(r.stdout));
+    const status = await pc.exitOf(supervisor);
+    expect(status).toEqual({ code: 1, signal: null });
+    const st = await cliIn(dirs, 'status', '--name', 'loop');
+    expect(st.code).toBe(1);
+    expect(st.stdout).toMatch(/^loop failed \(crash loop: 4 crashes in \d+(\.\d)? s\)/);
+    expect(readFileSync(join(dirs.DAEMONKIT_LOG_DIR, 'loop.log'), 'utf8')).toMatch(/loop\[\d+\]: program exited with code 1; giving up \(crash loop: 4 crashes/);
+  });
+
+  it('SIGKILL of the supervisor: the program runs on, start refuses a second instance, stop stops the program', async () => {
+    const dirs = { DAEMONKIT_RUN_DIR: fresh('run'), DAEMONKIT_LOG_DIR: fresh('log') };
+    const r = await supervised(dirs, 'orphan');
+    const supervisor = pc.track(pidOf(r.stdout));
+    const program = pc.track(stateOf(dirs, 'orphan').programPid);
+    process.kill(supervisor, 'SIGKILL');
+    await pc.exitOf(supervisor);
+    expect(isAlive(program)).toBe(true);
+    const again = await supervised(dirs, 'orphan');
+    expect([again.code, again.stderr]).toEqual([3, `orphan already running (pid ${supervisor})\n`]);
+    expect((await cliIn(dirs, 'stop', '--name', 'orphan')).code).toBe(0);
+    await waitFor('the program to go', () => !isAlive(program));
+  });
+});
+
 describe('list and logs', () => {
   it('list shows every service of the run directory; start and logs use its defaults', async () => {
     const dirs = { DAEMONKIT_RUN_DIR: fresh('run'), DAEMONKIT_LOG_DIR: fresh('log') };
@@ -132,13 +188,13 @@ describe('list and logs', () => {
     await waitFor('the last line', () => out === 'old\n');
     const { appendFileSync, renameSync, truncateSync } = await import('node:fs');
     appendFileSync(log, 'before rotation\n');
-    await waitFor('the appended line', () => out.includes('before rotation\n'));
+    await waitFor('the appended line', () => out.includes('before rotation\n') || undefined).catch((e) => { throw new Error(`${e.message}; printed so far: ${JSON.stringify(out)}`); });
     renameSync(log, `${log}.1`);
     writeFileSync(log, 'after rename\n');
-    await waitFor('the new file', () => out.includes('after rename\n'));
+    await waitFor('the new file', () => out.includes('after rename\n') || undefined).catch((e) => { throw new Error(`${e.message}; printed so far: ${JSON.stringify(out)}`); });
     truncateSync(log, 0);
     appendFileSync(log, 'after truncate\n');
-    await waitFor('the truncated file', () => out.includes('after truncate\n'));
+    await waitFor('the truncated file', () => out.includes('after truncate\n') || undefined).catch((e) => { throw new Error(`${e.message}; printed so far: ${JSON.stringify(out)}`); });
     expect(out).toBe('old\nbefore rotation\nafter rename\nafter truncate\n');
     follower.kill('SIGTERM');
     expect(await new Promise((r) => follower.once('exit', r))).toBe(0);

@@ -18,6 +18,13 @@ export const START_OPTIONS = {
   ready: { type: 'string' },
   'ready-timeout': { type: 'string' },
   restart: { type: 'string' },
+  'restart-delay': { type: 'string' },
+  backoff: { type: 'string' },
+  'max-restarts': { type: 'string' },
+  'restart-window': { type: 'string' },
+  'success-exit-codes': { type: 'string' },
+  'stop-signal': { type: 'string' },
+  'stop-timeout': { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const satisfies ParseArgsConfig['options'];
 

@@ -19,7 +19,9 @@ const USAGE = `Usage: daemonkit <command> [options]
 
 Start options: --name, --pid-file, --log-file, --cwd, --umask, --user, --group,
   --rlimit NAME=SOFT[:HARD], --env KEY=VALUE, --env-file FILE, --listen [HOST:]PORT|PATH,
-  --ready exec|notify|tcp:[HOST:]PORT, --ready-timeout S, --restart never
+  --ready exec|notify|tcp:[HOST:]PORT, --ready-timeout S, --restart never|on-failure|always,
+  --restart-delay MS, --backoff FACTOR, --max-restarts N --restart-window S,
+  --success-exit-codes LIST, --stop-signal SIG, --stop-timeout S
 daemonkit <command> --help, daemonkit --version`;
 
 function parse<O extends NonNullable<ParseArgsConfig['options']>>(args: string[], options: O, positionals: boolean) {
@@ -86,11 +88,29 @@ async function startCommand(args: string[]): Promise<number> {
     ready: values.ready,
     readyTimeout: values['ready-timeout'] === undefined ? undefined : duration(values['ready-timeout'], '--ready-timeout'),
     restart: values.restart as ServiceOptions['restart'],
+    restartDelay: values['restart-delay'] === undefined ? undefined : milliseconds(values['restart-delay'], '--restart-delay'),
+    backoff: values.backoff === undefined ? undefined : number(values.backoff, '--backoff'),
+    maxRestarts: values['max-restarts'] === undefined ? undefined : number(values['max-restarts'], '--max-restarts'),
+    restartWindow: values['restart-window'] === undefined ? undefined : duration(values['restart-window'], '--restart-window'),
+    successExitCodes: values['success-exit-codes']?.split(/[ ,]+/).filter(Boolean).map((c) => number(c, '--success-exit-codes')),
+    stopSignal: values['stop-signal'],
+    stopTimeout: values['stop-timeout'] === undefined ? undefined : duration(values['stop-timeout'], '--stop-timeout'),
   };
   const r = await start(options);
   if (r.ok) return say(1, `${r.name} started (pid ${r.pid})`), 0;
   say(2, `${r.message}\n${r.tail}`.trimEnd());
   return r.code;
+}
+
+/** --restart-delay is in milliseconds (a plain number), or with a unit. */
+function milliseconds(text: string, flag: string): number {
+  return /^\d+$/.test(text) ? Number(text) : duration(text, flag);
+}
+
+function number(text: string, flag: string): number {
+  const n = Number(text);
+  if (text.trim() === '' || !Number.isFinite(n)) throw new OptionError(`${flag} must be a number, got '${text}'`);
+  return n;
 }
 
 function selected(values: { name?: string; 'pid-file'?: string }): { name?: string; pidFile: string } {
@@ -124,11 +144,19 @@ function statusCommand(args: string[]): number {
 function describeStatus(s: ServiceStatus): string {
   const detail = [
     s.pid === null ? null : `pid ${s.pid}`,
+    s.programPid === undefined || s.programPid === null ? null : `program pid ${s.programPid}`,
+    s.restarts === undefined ? null : `${s.restarts} restart${s.restarts === 1 ? '' : 's'}`,
     s.uptimeSeconds === null ? null : `up ${s.uptimeSeconds} s`,
     s.rssBytes === null ? null : `RSS ${(s.rssBytes / 2 ** 20).toFixed(1)} MiB`,
     s.logFile === null ? null : `log ${s.logFile}`,
   ].filter(Boolean);
-  const text = { running: 'is running', dead: `is dead, but its PID file ${s.pidFile} remains`, stopped: 'is not running', unknown: `: status unknown: ${s.reason}` }[s.state];
+  const text = {
+    running: 'is running',
+    dead: `is dead, but its PID file ${s.pidFile} remains`,
+    failed: `failed (${s.reason})`,
+    stopped: 'is not running',
+    unknown: `: status unknown: ${s.reason}`,
+  }[s.state];
   return `${s.name} ${text}${detail.length > 0 ? ` (${detail.join(', ')})` : ''}`.replace(' : ', ': ');
 }
 
@@ -153,13 +181,16 @@ async function logsCommand(args: string[]): Promise<number> {
   const path = values['log-file'] ?? serviceStatus(join(defaultRunDir(), `${values.name}.pid`), values.name).logFile ?? join(defaultLogDir(), `${values.name}.log`);
   const lines = values.lines === undefined ? 10 : Number(values.lines);
   if (!Number.isSafeInteger(lines) || lines < 0) throw new OptionError(`-n must be a number of lines, got '${values.lines}'`);
+  let end: number;
   try {
-    process.stdout.write(lastLines(path, lines));
+    const last = lastLines(path, lines);
+    process.stdout.write(last.text);
+    end = last.size;
   } catch (err) {
     throw new OptionError(`cannot read the log file ${path}: ${(err as NodeJS.ErrnoException).code ?? describeError(err)}; check --name or --log-file`);
   }
   if (!values.follow) return 0;
-  const stop = follow(path, (text) => process.stdout.write(text));
+  const stop = follow(path, (text) => process.stdout.write(text), end);
   await new Promise<void>((resolve) => {
     for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.once(signal, () => resolve());
   });

@@ -1,11 +1,14 @@
 // What the daemonkit command (and start() for programs) is asked to run, in the command's
 // own words, resolved to the launcher's plan and command. Flags and config keys are the same
 // names (--pid-file, pidFile); every rejection is one OptionError naming the input (exit 2).
-import { accessSync, readFileSync, constants as fsConstants } from 'node:fs';
+import { accessSync, existsSync, readFileSync, constants as fsConstants } from 'node:fs';
+import { constants as osConstants } from 'node:os';
 import { basename, join } from 'node:path';
 import { OptionError } from '../errors';
 import type { Command } from '../start/launcher';
 import { resolveOptions, shown, type DaemonizeOptions, type ListenOptions, type Plan } from '../start/options';
+import { resolveLimits } from '../start/limits';
+import { SUPERVISE_ENV, type SupervisorPlan } from '../supervisor/plan';
 import { defaultLogDir, defaultRunDir } from './paths';
 
 export interface ServiceOptions {
@@ -29,7 +32,22 @@ export interface ServiceOptions {
   ready?: string;
   /** Milliseconds (default 30 000). */
   readyTimeout?: number;
-  restart?: 'never';
+  /** never (default): the program is the daemon. Otherwise a supervisor is, and restarts it. */
+  restart?: 'never' | 'on-failure' | 'always';
+  /** Milliseconds before a restart (default 100), multiplied by backoff after each crash. */
+  restartDelay?: number;
+  /** Default 2; the delay is capped at 30 s and starts over after a run longer than the window. */
+  backoff?: number;
+  /** More than this many crashes within restartWindow: give up (default: never). */
+  maxRestarts?: number;
+  /** Milliseconds (default 60 000). */
+  restartWindow?: number;
+  /** Exit codes that are not failures for on-failure (default [0]). */
+  successExitCodes?: number[];
+  /** Default SIGTERM. */
+  stopSignal?: string;
+  /** Milliseconds before SIGKILL (default 10 000). */
+  stopTimeout?: number;
 }
 
 export interface Resolved {
@@ -47,7 +65,12 @@ export function resolveService(o: ServiceOptions, env: NodeJS.ProcessEnv = proce
   const name = o.name ?? basename(file);
   // The name becomes a file name in the run directory: no slashes, no dot files.
   if (!NAME.test(name)) throw new OptionError(`--name must be letters, digits, '.', '_', '@' or '-', starting with a letter or digit, got ${shown(name)}`);
-  if (o.restart !== undefined && o.restart !== 'never') throw new OptionError(`--restart ${shown(o.restart)} is not supported yet; use never`);
+  if (o.restart !== undefined && !['never', 'on-failure', 'always'].includes(o.restart)) {
+    throw new OptionError(`--restart must be never, on-failure or always, got ${shown(o.restart)}`);
+  }
+  if (o.maxRestarts !== undefined && o.restartWindow === undefined) {
+    throw new OptionError('--max-restarts needs --restart-window: how many crashes within how many seconds mean a crash loop');
+  }
 
   const options: DaemonizeOptions = {
     name,
@@ -63,7 +86,60 @@ export function resolveService(o: ServiceOptions, env: NodeJS.ProcessEnv = proce
     readyTimeout: o.readyTimeout,
   };
   const plan = resolveOptions(options, name);
-  return { plan, command: { file: executable(file, env), args, env, ready: readiness(o.ready) } };
+  const command: Command = { file: executable(file, env), args, env, ready: readiness(o.ready) };
+  if (o.restart === undefined || o.restart === 'never') return { plan, command };
+  return supervised(o, plan, command, env);
+}
+
+/**
+ * A supervisor as the daemon: it stays root (to start the program again as its user, with
+ * its limits) and is ready once the program is. The program's part of the plan goes to it.
+ */
+function supervised(o: ServiceOptions, plan: Plan, command: Command, env: NodeJS.ProcessEnv): Resolved {
+  const count = (v: unknown, flag: string, min: number) => {
+    if (v !== undefined && (typeof v !== 'number' || !Number.isFinite(v) || v < min)) throw new OptionError(`${flag} must be a number >= ${min}, got ${shown(v)}`);
+    return v as number | undefined;
+  };
+  const stopSignal = (o.stopSignal ?? 'SIGTERM').toUpperCase().replace(/^(?!SIG)/, 'SIG');
+  if (!(stopSignal in osConstants.signals)) throw new OptionError(`--stop-signal must be a signal name such as TERM, got ${shown(o.stopSignal)}`);
+  const codes = o.successExitCodes ?? [0];
+  if (!Array.isArray(codes) || codes.some((c) => !Number.isInteger(c) || c < 0 || c > 255)) throw new OptionError(`--success-exit-codes must be exit codes from 0 to 255, got ${shown(o.successExitCodes)}`);
+  const programEnv: Record<string, string> = {};
+  for (const [k, v] of Object.entries({ ...env, ...plan.env })) if (typeof v === 'string') programEnv[k] = v;
+  const supervisorPlan: SupervisorPlan = {
+    name: plan.name,
+    pidFile: plan.pidFile!,
+    logFile: plan.stdoutPath,
+    file: command.file,
+    args: [...command.args],
+    env: programEnv,
+    cwd: plan.cwd,
+    umask: plan.umask,
+    credentials: plan.credentials && { uid: plan.credentials.uid, gid: plan.credentials.gid, groups: plan.credentials.groups },
+    rlimits: resolveLimits(plan),
+    noNewPrivileges: plan.noNewPrivileges,
+    ready: command.ready,
+    readyTimeout: plan.readyTimeout,
+    restart: o.restart as 'on-failure' | 'always',
+    restartDelay: count(o.restartDelay, '--restart-delay', 0) ?? 100,
+    backoff: count(o.backoff, '--backoff', 1) ?? 2,
+    maxRestarts: count(o.maxRestarts, '--max-restarts', 0) ?? null,
+    restartWindow: count(o.restartWindow, '--restart-window', 1) ?? 60_000,
+    successExitCodes: codes,
+    stopSignal: stopSignal as NodeJS.Signals,
+    stopTimeout: count(o.stopTimeout, '--stop-timeout', 1) ?? 10_000,
+  };
+  const supervisorPlanText = JSON.stringify(supervisorPlan);
+  return {
+    plan: { ...plan, credentials: undefined, rlimits: [], noNewPrivileges: false, cwd: '/', env: {}, readyTimeout: Math.min(2 ** 31 - 1, plan.readyTimeout + 5000) },
+    command: { file: process.execPath, args: [supervisorEntry()], env: { ...env, [SUPERVISE_ENV]: supervisorPlanText }, ready: 'notify' },
+  };
+}
+
+function supervisorEntry(): string {
+  // dist/supervisor.js beside dist/index.js; from the sources (tests), the built one.
+  const beside = join(__dirname, 'supervisor.js');
+  return existsSync(beside) ? beside : join(__dirname, '..', '..', 'dist', 'supervisor.js');
 }
 
 function executable(file: string, env: NodeJS.ProcessEnv): string {

@@ -5,7 +5,7 @@ import { DaemonizeError, describeError } from '../errors';
 import { launch } from '../start/launcher';
 import { ensureDirectory } from './paths';
 import { resolveService, type ServiceOptions } from './service-options';
-import { writeState } from './state-file';
+import { writeState } from '../supervisor/state-file';
 
 export type StartResult =
   | { ok: true; name: string; pid: number }
@@ -25,7 +25,10 @@ export async function start(options: ServiceOptions): Promise<StartResult> {
   const { plan, command } = resolved;
   const result = await launch(plan, command);
   if (!result.ok) return failure(plan.name, result.error, result.tail);
-  writeState({ name: plan.name, pidFile: plan.pidFile!, logFile: plan.stdoutPath, command: [command.file, ...command.args], pid: result.pid, startedAt: Date.now() });
+  // A supervisor keeps its own state file; a program that is the daemon has this one.
+  if (options.restart === undefined || options.restart === 'never') {
+    writeState({ name: plan.name, pidFile: plan.pidFile!, logFile: plan.stdoutPath, command: [command.file, ...command.args], pid: result.pid, startedAt: Date.now() });
+  }
   return { ok: true, name: plan.name, pid: result.pid };
 }
 

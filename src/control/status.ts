@@ -3,17 +3,21 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { basename } from 'node:path';
 import { PidFile } from '../start/pidfile';
-import { readState } from './state-file';
+import { readState } from '../supervisor/state-file';
 
 export interface ServiceStatus {
   name: string;
-  state: 'running' | 'dead' | 'stopped' | 'unknown';
+  state: 'running' | 'dead' | 'failed' | 'stopped' | 'unknown';
   code: 0 | 1 | 3 | 4;
   pid: number | null;
   pidFile: string;
   logFile: string | null;
   uptimeSeconds: number | null;
   rssBytes: number | null;
+  /** Supervised: the program's pid, its restarts, how it last ended. */
+  programPid?: number | null;
+  restarts?: number;
+  lastExit?: string | null;
   reason?: string;
 }
 
@@ -21,10 +25,13 @@ export interface ServiceStatus {
 export function serviceStatus(pidFile: string, name?: string): ServiceStatus {
   const state = readState(pidFile);
   name ??= state?.name ?? basename(pidFile).replace(/\.pid$/, '');
-  const base = { name, pidFile, logFile: state?.logFile ?? null, pid: null, uptimeSeconds: null, rssBytes: null };
+  const supervised = state?.restarts === undefined ? {} : { programPid: state.programPid ?? null, restarts: state.restarts, lastExit: state.lastExit ?? null };
+  const base = { name, pidFile, logFile: state?.logFile ?? null, pid: null, uptimeSeconds: null, rssBytes: null, ...supervised };
+  // A supervisor that gave up (a crash loop) says why; LSB's code for it is "dead" (1).
+  const failed = state?.failed ? { state: 'failed' as const, code: 1 as const, reason: state.failed } : null;
   if (!existsSync(pidFile)) {
     if (state === null) return { ...base, state: 'unknown', code: 4, reason: `no service named '${name}' (no PID file at ${pidFile})` };
-    return { ...base, state: 'stopped', code: 3 };
+    return failed !== null ? { ...base, ...failed } : { ...base, state: 'stopped', code: 3 };
   }
   let r;
   try {
@@ -34,7 +41,7 @@ export function serviceStatus(pidFile: string, name?: string): ServiceStatus {
   }
   const pid = r.pid;
   // Nobody holds it: the service died without cleaning up. Left as it is for the next start.
-  if (!r.held) return { ...base, pid, state: 'dead', code: 1 };
+  if (!r.held) return { ...base, pid, ...(failed ?? { state: 'dead', code: 1 }) };
   return { ...base, pid, state: 'running', code: 0, uptimeSeconds: pid === null ? null : uptime(pid), rssBytes: pid === null ? null : rss(pid) };
 }
 

@@ -7,7 +7,7 @@ import { constants as osConstants } from 'node:os';
 import { OptionError } from '../errors';
 import { getpgid } from '../os/session';
 import { PidFile } from '../start/pidfile';
-import { readState } from './state-file';
+import { readState } from '../supervisor/state-file';
 
 export interface StopOptions {
   pidFile: string;
@@ -39,21 +39,28 @@ export async function stop(options: StopOptions): Promise<StopResult> {
     return { code: 0, message: `${o.name} was not running (removed its stale PID file)` };
   }
   const pid = first.pid;
-  let group: number | null = null;
-  if (pid !== null) {
+  const state = readState(o.pidFile);
+  // The daemon's group, and a supervised program's (a session of its own): after SIGKILL of
+  // the supervisor, the program still holds the lock and is stopped all the same.
+  const groups = new Set<number>();
+  let signalled = false;
+  for (const target of [pid, state?.programPid ?? null]) {
+    if (target === null || target === undefined) continue;
     try {
-      group = getpgid(pid);
-      process.kill(pid, signal);
+      groups.add(getpgid(target));
+      if (!signalled) process.kill(target, signal);
+      signalled = true;
     } catch {
-      // gone already: wait for whatever still holds the lock
+      // gone already: the next one, or wait for whatever still holds the lock
     }
   }
   if (await released(o.pidFile, o.timeout ?? 10_000)) return { code: 0, message: `${o.name} stopped (pid ${pid})` };
-  try {
-    if (group !== null && group !== getpgid()) process.kill(-group, 'SIGKILL');
-    else if (pid !== null) process.kill(pid, 'SIGKILL');
-  } catch {
-    // gone meanwhile
+  for (const group of groups) {
+    try {
+      if (group !== getpgid()) process.kill(-group, 'SIGKILL');
+    } catch {
+      // gone meanwhile
+    }
   }
   if (await released(o.pidFile, 5000)) return { code: 0, message: `${o.name} stopped (pid ${pid}): killed with SIGKILL after ${o.timeout ?? 10_000} ms` };
   first = PidFile.acquire(o.pidFile);

@@ -9,9 +9,18 @@ export interface ServiceState {
   pidFile: string;
   logFile?: string;
   command: string[];
+  /** The daemon: the program itself, or its supervisor. */
   pid: number;
+  /** The daemon's process group, for stop when the daemon is gone but the program is not. */
+  pgid?: number;
   /** Milliseconds since the epoch. */
   startedAt: number;
+  /** Supervised: the program's pid now, how often it was restarted, how it last ended. */
+  programPid?: number | null;
+  restarts?: number;
+  lastExit?: string | null;
+  /** Set when the supervisor gave up: "crash loop: 6 crashes in 2 s". */
+  failed?: string | null;
 }
 
 export function stateFileOf(pidFile: string): string {

@@ -1,0 +1,206 @@
+// The supervisor: the daemon of a service started with a restart policy. It holds the PID
+// file's lock and the listening sockets across restarts (the port never closes between two
+// runs), starts the program as its own child in a session of its own, restarts it per
+// policy with a growing delay, gives up on a crash loop, forwards signals, and on stop
+// sends the stop signal, then SIGKILL to the program's process group after the timeout.
+import { describeError } from '../errors';
+import { logEvent, setEventLogName } from '../lifecycle/event-log';
+import { notify } from '../lifecycle/notify';
+import { setCloseOnExec } from '../os/fd';
+import { spawnChild } from '../os/spawn';
+import { listenFds } from '../start/activation';
+import { ChildWatch } from '../start/child-watch';
+import { NotifySocket } from '../start/notify-socket';
+import type { Plan } from '../start/options';
+import { waitForPort, waitForReady } from '../start/wait-ready';
+import type { SupervisorPlan } from './plan';
+import { writeState, type ServiceState } from './state-file';
+import { getpgid } from '../os/session';
+
+export async function supervise(p: SupervisorPlan): Promise<number> {
+  setEventLogName(p.name);
+  const listeners = listenFds().map((s) => s.fd);
+  const lockFd = 3 + listeners.length;
+  // Ours only: the program gets its own copies, placed by spawn.
+  for (const fd of [...listeners, lockFd]) setCloseOnExec(fd);
+  const state: ServiceState = {
+    name: p.name,
+    pidFile: p.pidFile,
+    logFile: p.logFile,
+    command: [p.file, ...p.args],
+    startedAt: Date.now(),
+    pid: process.pid,
+    pgid: getpgid(),
+    programPid: null,
+    restarts: 0,
+    lastExit: null,
+    failed: null,
+  };
+  const save = () => {
+    try {
+      writeState(state);
+    } catch (err) {
+      logEvent(`cannot write the state file: ${describeError(err)}`);
+    }
+  };
+  let current: ChildWatch | null = null;
+  let stopRequested: (signal: NodeJS.Signals) => void = () => {};
+  const stopping = new Promise<NodeJS.Signals>((resolve) => (stopRequested = resolve));
+  let stopSignal: NodeJS.Signals | null = null;
+  for (const signal of ['SIGHUP', 'SIGUSR1', 'SIGUSR2'] as const) {
+    process.on(signal, () => {
+      if (current !== null && !current.exited) process.kill(current.pid, signal);
+    });
+  }
+  for (const signal of ['SIGTERM', 'SIGINT'] as const) {
+    process.on(signal, () => {
+      stopSignal ??= signal;
+      stopRequested(signal);
+    });
+  }
+
+  const crashes: number[] = [];
+  let consecutive = 0;
+  let launcherWaiting = true;
+  for (;;) {
+    const startedAt = Date.now();
+    const notifySocket = p.ready === 'notify' ? NotifySocket.open(p.credentials) : null;
+    let child: ChildWatch;
+    try {
+      child = start(p, listeners, lockFd, notifySocket);
+    } catch (err) {
+      notifySocket?.close();
+      return giveUp(`cannot start the program: ${describeError(err)}`);
+    }
+    current = child;
+    state.programPid = child.pid;
+    save();
+    const error = await readiness(p, child, notifySocket, stopping);
+    if (error === null) {
+      if (launcherWaiting) {
+        // The launcher waits for this: READY=1 once the program is ready by its own mode.
+        tellLauncher({ READY: '1' });
+        launcherWaiting = false;
+      }
+      logEvent(`program ready (pid ${child.pid})`);
+    } else if (launcherWaiting && stopSignal === null) {
+      await child.kill();
+      return giveUp(error);
+    } else if (stopSignal === null) {
+      // Restarted, and not ready by its mode: a crash like any other.
+      logEvent(`program not ready: ${error}`);
+      await child.kill();
+    }
+    const outcome = await Promise.race([child.ended.then(() => 'exited' as const), stopping.then(() => 'stop' as const)]);
+    if (outcome === 'stop' || stopSignal !== null) {
+      await stopProgram(p, child);
+      state.programPid = null;
+      save();
+      logEvent(`stopped by ${stopSignal}`);
+      return 0;
+    }
+    const status = child.status;
+    const how = status === null ? 'ended' : status.signal !== null ? `killed by ${status.signal}` : `exited with code ${status.code}`;
+    state.lastExit = how;
+    state.programPid = null;
+    const success = status !== null && status.signal === null && p.successExitCodes.includes(status.code ?? -1);
+    if (success && p.restart === 'on-failure') {
+      logEvent(`program ${how}; not restarted (restart on-failure)`);
+      save();
+      return 0;
+    }
+    const now = Date.now();
+    // A run longer than the window was stable: the delay starts over.
+    if (now - startedAt >= p.restartWindow) consecutive = 0;
+    crashes.push(now);
+    while (crashes.length > 0 && now - crashes[0] > p.restartWindow) crashes.shift();
+    if (p.maxRestarts !== null && crashes.length > p.maxRestarts) {
+      state.failed = `crash loop: ${crashes.length} crashes in ${((now - crashes[0]) / 1000).toFixed(1)} s`;
+      save();
+      logEvent(`program ${how}; giving up (${state.failed})`);
+      return 1;
+    }
+    const delay = Math.min(p.restartDelay * p.backoff ** consecutive, 30_000);
+    consecutive++;
+    state.restarts = (state.restarts ?? 0) + 1;
+    logEvent(`program ${how}; restarting${delay > 0 ? ` in ${Math.round(delay)} ms` : ''} (restart ${state.restarts})`);
+    save();
+    if (delay > 0) {
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([new Promise<void>((r) => (timer = setTimeout(r, delay))), stopping]);
+      clearTimeout(timer);
+      if (stopSignal !== null) {
+        logEvent(`stopped by ${stopSignal}`);
+        return 0;
+      }
+    }
+  }
+
+  function giveUp(reason: string): number {
+    state.failed = reason;
+    state.programPid = null;
+    save();
+    logEvent(`program failed to start: ${reason}`);
+    if (launcherWaiting) tellLauncher({ STATUS: reason });
+    return 1;
+  }
+}
+
+function tellLauncher(fields: Record<string, string>): void {
+  try {
+    notify(fields);
+  } catch {
+    logEvent('launcher gone before ready; running anyway');
+  }
+  if (fields.READY === '1') delete process.env.NOTIFY_SOCKET;
+}
+
+function start(p: SupervisorPlan, listeners: number[], lockFd: number, notifySocket: NotifySocket | null): ChildWatch {
+  const env: Record<string, string> = { ...p.env };
+  if (listeners.length > 0) {
+    env.LISTEN_FDS = String(listeners.length);
+    env.LISTEN_FDNAMES = listeners.map((_, i) => `listen${i}`).join(':');
+  }
+  if (notifySocket !== null) env.NOTIFY_SOCKET = notifySocket.address;
+  const pid = spawnChild(p.file, {
+    args: p.args,
+    env,
+    cwd: p.cwd,
+    umask: p.umask,
+    // stdout and stderr: ours, the log file. The lock after the sockets, as from the launcher.
+    stdout: 1,
+    stderr: 2,
+    fds: [...listeners, lockFd],
+    rlimits: p.rlimits,
+    credentials: p.credentials,
+    noNewPrivileges: p.noNewPrivileges,
+    listenPid: listeners.length > 0,
+    // A session of its own: stop kills its process group, with whatever it started.
+    setsid: true,
+  });
+  return new ChildWatch(pid);
+}
+
+/** null once the program is ready by its mode; else why not (it ended, or took too long). */
+async function readiness(p: SupervisorPlan, child: ChildWatch, notifySocket: NotifySocket | null, stopping: Promise<NodeJS.Signals>): Promise<string | null> {
+  const plan = { readyTimeout: p.readyTimeout, rlimits: [] } as unknown as Plan;
+  try {
+    if (typeof p.ready === 'object') await waitForPort(plan, child, p.ready, stopping);
+    else if (notifySocket !== null) await waitForReady(plan, child, notifySocket, stopping);
+    return null;
+  } catch (err) {
+    return describeError(err);
+  }
+}
+
+async function stopProgram(p: SupervisorPlan, child: ChildWatch): Promise<void> {
+  if (child.exited) return;
+  try {
+    process.kill(child.pid, p.stopSignal);
+  } catch {
+    // gone
+  }
+  if (await child.wait(p.stopTimeout)) return;
+  logEvent(`program did not stop within ${p.stopTimeout} ms; SIGKILL to its process group`);
+  await child.kill();
+}
