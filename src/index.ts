@@ -45,3 +45,4 @@ export type { ServiceOptions } from './control/service-options';
 export { defaultRunDir, defaultLogDir } from './control/paths';
 export { listServices } from './control/list';
 export { lastLines, follow } from './control/follow';
+export { restart } from './control/restart';

@@ -161,6 +161,43 @@ describe('the supervisor (--restart)', () => {
   });
 });
 
+describe('restart and reload', () => {
+  it('restart: stopped, then started again the way it was started; reload: SIGHUP, forwarded by a supervisor', async () => {
+    const dirs = { DAEMONKIT_RUN_DIR: fresh('run'), DAEMONKIT_LOG_DIR: fresh('log') };
+    const script = fresh('hup.sh');
+    // It says so on SIGHUP, in its log. (A trap runs once sleep ends: sleep in the background.)
+    writeFileSync(script, "trap 'echo reloaded $$' HUP\necho started $$\nwhile :; do sleep 1000 & wait $!; done\n");
+    for (const restartPolicy of ['never', 'always']) {
+      const name = `hup-${restartPolicy}`;
+      const r = await cliIn(dirs, 'start', '--name', name, '--ready', 'exec', '--restart', restartPolicy, '--', 'sh', script);
+      expect(r.code).toBe(0);
+      const pid = pc.track(pidOf(r.stdout));
+      const log = join(dirs.DAEMONKIT_LOG_DIR, `${name}.log`);
+      await waitFor('its start', () => readFileSync(log, 'utf8').includes('started'));
+      const program = Number(/started (\d+)/.exec(readFileSync(log, 'utf8'))![1]);
+      pc.track(program);
+      expect(await cliIn(dirs, 'reload', '--name', name)).toMatchObject({ code: 0, stdout: `${name} reloaded (SIGHUP to pid ${pid})\n` });
+      await waitFor('the reload', () => readFileSync(log, 'utf8').includes(`reloaded ${program}`));
+      const again = await cliIn(dirs, 'restart', '--name', name);
+      expect(again.code).toBe(0);
+      const lines = again.stdout.split('\n');
+      expect(lines[0]).toBe(`${name} stopped (pid ${pid})`);
+      const second = pc.track(pidOf(lines[1]));
+      expect(second).not.toBe(pid);
+      expect((await cliIn(dirs, 'stop', '--name', name)).code).toBe(0);
+    }
+  });
+
+  it('restart and reload of a name that was never started: one line, exit 2', async () => {
+    const dirs = { DAEMONKIT_RUN_DIR: fresh('run'), DAEMONKIT_LOG_DIR: fresh('log') };
+    const r = await cliIn(dirs, 'restart', '--name', 'ghost');
+    expect([r.code, r.stderr]).toEqual([2, `daemonkit: no service named 'ghost' that daemonkit started (no state file beside ${join(dirs.DAEMONKIT_RUN_DIR, 'ghost.pid')}); start it with daemonkit start\n`]);
+    const h = await cliIn(dirs, 'reload', '--name', 'ghost');
+    expect(h.code).toBe(2);
+    expect(h.stderr).toBe('ghost is not running: nothing to reload (unknown); start it with daemonkit start\n');
+  });
+});
+
 describe('list and logs', () => {
   it('list shows every service of the run directory; start and logs use its defaults', async () => {
     const dirs = { DAEMONKIT_RUN_DIR: fresh('run'), DAEMONKIT_LOG_DIR: fresh('log') };

@@ -6,7 +6,7 @@ import { readFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { OptionError, describeError } from '../errors';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
-import { start, serviceStatus, stop, defaultLogDir, defaultRunDir, follow, lastLines, listServices, type ServiceOptions, type ServiceStatus } from '../index';
+import { restart, start, serviceStatus, stop, defaultLogDir, defaultRunDir, follow, lastLines, listServices, type ServiceOptions, type ServiceStatus } from '../index';
 import { duration, SELECT_OPTIONS, START_OPTIONS } from './args';
 
 const USAGE = `Usage: daemonkit <command> [options]
@@ -14,6 +14,8 @@ const USAGE = `Usage: daemonkit <command> [options]
   daemonkit start  [options] -- <program> [args...]
   daemonkit stop   (--name N | --pid-file F) [--timeout S] [--signal SIG]
   daemonkit status (--name N | --pid-file F) [--json]
+  daemonkit restart (--name N | --pid-file F)
+  daemonkit reload (--name N | --pid-file F)       SIGHUP to the service (forwarded by a supervisor)
   daemonkit list   [--json]
   daemonkit logs   (--name N | --log-file F) [-n LINES] [-f]
 
@@ -56,6 +58,8 @@ export async function main(argv: string[]): Promise<number> {
     if (command === 'stop') return await stopCommand(rest);
     if (command === 'status') return statusCommand(rest);
     if (command === 'list') return listCommand(rest);
+    if (command === 'restart') return await restartCommand(rest);
+    if (command === 'reload') return reloadCommand(rest);
     if (command === 'logs') return await logsCommand(rest);
     throw new OptionError(`unknown command '${command}'; see daemonkit --help`);
   } catch (err) {
@@ -158,6 +162,31 @@ function describeStatus(s: ServiceStatus): string {
     unknown: `: status unknown: ${s.reason}`,
   }[s.state];
   return `${s.name} ${text}${detail.length > 0 ? ` (${detail.join(', ')})` : ''}`.replace(' : ', ': ');
+}
+
+async function restartCommand(args: string[]): Promise<number> {
+  const { values } = parse(args, SELECT_OPTIONS, false);
+  if (values.help) return say(1, USAGE), 0;
+  const { name, pidFile } = selected(values);
+  const { stopped, started } = await restart(pidFile, name);
+  say(stopped.code === 0 ? 1 : 2, stopped.message);
+  if (started.ok) return say(1, `${started.name} started (pid ${started.pid})`), 0;
+  say(2, `${started.message}\n${started.tail}`.trimEnd());
+  return started.code;
+}
+
+function reloadCommand(args: string[]): number {
+  const { values } = parse(args, SELECT_OPTIONS, false);
+  if (values.help) return say(1, USAGE), 0;
+  const { name, pidFile } = selected(values);
+  const s = serviceStatus(pidFile, name);
+  if (s.state !== 'running' || s.pid === null) {
+    say(2, `${s.name} is not running: nothing to reload (${s.state}); start it with daemonkit start`);
+    return s.code === 4 ? 2 : 1;
+  }
+  process.kill(s.pid, 'SIGHUP');
+  say(1, `${s.name} reloaded (SIGHUP to pid ${s.pid})`);
+  return 0;
 }
 
 function listCommand(args: string[]): number {

@@ -128,6 +128,7 @@ function supervised(o: ServiceOptions, plan: Plan, command: Command, env: NodeJS
     successExitCodes: codes,
     stopSignal: stopSignal as NodeJS.Signals,
     stopTimeout: count(o.stopTimeout, '--stop-timeout', 1) ?? 10_000,
+    options: o,
   };
   const supervisorPlanText = JSON.stringify(supervisorPlan);
   return {

@@ -27,7 +27,7 @@ export async function start(options: ServiceOptions): Promise<StartResult> {
   if (!result.ok) return failure(plan.name, result.error, result.tail);
   // A supervisor keeps its own state file; a program that is the daemon has this one.
   if (options.restart === undefined || options.restart === 'never') {
-    writeState({ name: plan.name, pidFile: plan.pidFile!, logFile: plan.stdoutPath, command: [command.file, ...command.args], pid: result.pid, startedAt: Date.now() });
+    writeState({ name: plan.name, pidFile: plan.pidFile!, logFile: plan.stdoutPath, command: [command.file, ...command.args], pid: result.pid, startedAt: Date.now(), options });
   }
   return { ok: true, name: plan.name, pid: result.pid };
 }

@@ -43,13 +43,25 @@ export async function stop(options: StopOptions): Promise<StopResult> {
   // The daemon's group, and a supervised program's (a session of its own): after SIGKILL of
   // the supervisor, the program still holds the lock and is stopped all the same.
   const groups = new Set<number>();
-  let signalled = false;
   for (const target of [pid, state?.programPid ?? null]) {
     if (target === null || target === undefined) continue;
     try {
       groups.add(getpgid(target));
-      if (!signalled) process.kill(target, signal);
-      signalled = true;
+    } catch {
+      // gone already
+    }
+  }
+  // The stop signal to the first of them alive: a supervisor stops its program itself; a
+  // program that is the daemon gets it with its whole process group, as systemd's default
+  // KillMode=control-group does, since what it started holds the lock too.
+  const supervised = state?.restarts !== undefined;
+  for (const target of [pid, state?.programPid ?? null]) {
+    if (target === null || target === undefined) continue;
+    try {
+      const group = getpgid(target);
+      if (!supervised && group !== getpgid()) process.kill(-group, signal);
+      else process.kill(target, signal);
+      break;
     } catch {
       // gone already: the next one, or wait for whatever still holds the lock
     }

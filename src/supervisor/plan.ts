@@ -31,4 +31,6 @@ export interface SupervisorPlan {
   successExitCodes: number[];
   stopSignal: NodeJS.Signals;
   stopTimeout: number;
+  /** The command's options as given, kept in the state file for restart. */
+  options?: unknown;
 }

@@ -21,6 +21,8 @@ export interface ServiceState {
   lastExit?: string | null;
   /** Set when the supervisor gave up: "crash loop: 6 crashes in 2 s". */
   failed?: string | null;
+  /** The options it was started with (ServiceOptions), for restart. */
+  options?: unknown;
 }
 
 export function stateFileOf(pidFile: string): string {

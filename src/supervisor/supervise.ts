@@ -27,6 +27,7 @@ export async function supervise(p: SupervisorPlan): Promise<number> {
     name: p.name,
     pidFile: p.pidFile,
     logFile: p.logFile,
+    options: p.options,
     command: [p.file, ...p.args],
     startedAt: Date.now(),
     pid: process.pid,
@@ -196,7 +197,9 @@ async function readiness(p: SupervisorPlan, child: ChildWatch, notifySocket: Not
 async function stopProgram(p: SupervisorPlan, child: ChildWatch): Promise<void> {
   if (child.exited) return;
   try {
-    process.kill(child.pid, p.stopSignal);
+    // Its whole process group (a session of its own: its pid), as systemd's default
+    // KillMode=control-group: what it started may hold the lock too.
+    process.kill(-child.pid, p.stopSignal);
   } catch {
     // gone
   }

@@ -1,0 +1,18 @@
+// restart(): stop, then start again with the options the service was started with (kept in
+// its state file), the way it was started: same program, flags and environment file.
+import { OptionError } from '../errors';
+import { readState } from '../supervisor/state-file';
+import type { ServiceOptions } from './service-options';
+import { start, type StartResult } from './start';
+import { stop, type StopResult } from './stop';
+
+export async function restart(pidFile: string, name?: string): Promise<{ stopped: StopResult; started: StartResult }> {
+  const state = readState(pidFile);
+  if (state === null || typeof state.options !== 'object' || state.options === null) {
+    throw new OptionError(`no service named '${name ?? pidFile}' that daemonkit started (no state file beside ${pidFile}); start it with daemonkit start`);
+  }
+  const options = state.options as ServiceOptions;
+  const stopped = await stop({ pidFile, name: state.name, timeout: options.stopTimeout });
+  if (stopped.code !== 0) return { stopped, started: { ok: false, name: state.name, code: 1, message: `${state.name}: not started again: it did not stop`, tail: '' } };
+  return { stopped, started: await start(options) };
+}
