@@ -626,7 +626,7 @@ async function killAndWait(tool, ctx) {
   const t0 = now();
   (tool.killProgram ?? ((_, p) => process.kill(p, 'SIGKILL')))(ctx, pid);
   const r = await untilAnswer(ctx.port, t0, pid);
-  if (r.ms === null) throw Object.assign(new Error(`no answer within ${TIMEOUT_MS} ms after SIGKILL`), { partial: r });
+  if (r.ms === null) throw new Error(`no answer within ${TIMEOUT_MS} ms after SIGKILL (${r.refusals} refusals)`);
   return { ...r, answeredAt: t0 + r.ms };
 }
 
@@ -640,18 +640,33 @@ function memory(tool, ctx) {
   };
 }
 
+// What a failed run measured before it failed is kept (err.rec) and written to the JSON.
 async function oneRun(tool, ctx, phases) {
   const rec = {};
+  try {
+    await measure(tool, ctx, phases, rec);
+  } catch (err) {
+    err.rec = rec;
+    throw err;
+  }
+  return rec;
+}
+
+async function measure(tool, ctx, phases, rec) {
   const t0 = now();
   const cmd = tool.start(ctx);
+  let cmdDone = false;
+  cmd?.exited.then(() => (cmdDone = true));
   const first = await untilAnswer(ctx.port, t0);
   if (first.ms === null) throw new Error(`no answer within ${TIMEOUT_MS} ms of the start command`);
-  rec.start = { answerMs: first.ms };
+  rec.start = { answerMs: first.ms, command: Boolean(cmd) };
   let answeredAt = t0 + first.ms;
   const uptime = () => sleep(Math.max(0, UPTIME_MS - (now() - answeredAt)));
 
   if (phases.kill && tool.supervises && !tool.startOnly) {
-    // Right after start: the first answer is the uptime's start.
+    // Right after start: the first answer is the uptime's start. A start command still waiting
+    // then (supervisorctl waits for startsecs) sees the kill, and its return is not a start's.
+    rec.start.commandDisturbed = Boolean(cmd) && !cmdDone;
     const fresh = await killAndWait(tool, ctx);
     rec.killFresh = { ...fresh, uptimeMs: fresh.answeredAt - fresh.ms - answeredAt };
     answeredAt = fresh.answeredAt;
@@ -677,9 +692,8 @@ async function oneRun(tool, ctx, phases) {
     const closed = await untilRefused(ctx.port, s0);
     const r = await tooLate(stopCmd.exited, TIMEOUT_MS);
     rec.stop = { closedMs: closed.ms, commandMs: r ? r.at - s0 : null };
-    if (closed.timedOut) throw Object.assign(new Error('the port still accepts connections after stop'), { rec });
+    if (closed.timedOut) throw new Error('the port still accepts connections after stop');
   }
-  return rec;
 }
 
 // After a failed run: stop the program whatever way works, so the next run starts clean.
@@ -732,7 +746,7 @@ async function suite(key, label, env, phases, tools) {
         entry.runs.push(rec);
       } catch (err) {
         entry.errors.push(`run ${i + 1}: ${err.message}`);
-        if (err.rec) entry.runs.push(err.rec);
+        if (err.rec && Object.keys(err.rec).length) entry.runs.push({ ...err.rec, failed: err.message });
         await recover(tool, ctx);
       }
     }
@@ -766,11 +780,12 @@ function medians(runs) {
       : null;
   return {
     startAnswerMs: pick((r) => r.start?.answerMs),
-    startCommandMs: pick((r) => r.start?.commandMs),
+    startCommandMs: pick((r) => (r.start?.commandDisturbed ? null : r.start?.commandMs)),
+    disturbedRuns: runs.filter((r) => r.start?.commandDisturbed).length,
     // pm2 says "online" once it has forked, sv up only writes to a fifo: a start command that
     // returns before the port answers tells a script nothing about readiness.
-    returnedBeforeAnswer: runs.filter((r) => typeof r.start?.commandMs === 'number' && r.start.commandMs < r.start.answerMs).length,
-    returnedRuns: runs.filter((r) => typeof r.start?.commandMs === 'number').length,
+    returnedBeforeAnswer: runs.filter((r) => !r.start?.commandDisturbed && typeof r.start?.commandMs === 'number' && r.start.commandMs < r.start.answerMs).length,
+    returnedRuns: runs.filter((r) => !r.start?.commandDisturbed && typeof r.start?.commandMs === 'number').length,
     killFresh: kill('killFresh'),
     killUp: kill('killUp'),
     stopClosedMs: pick((r) => r.stop?.closedMs),
@@ -791,12 +806,19 @@ function print(s) {
   const rows = Object.entries(s.tools).filter(([, e]) => !e.skipped);
   const base = s.tools['plain node']?.median;
   console.log(`\n${s.label} (${s.runs} runs each, interleaved; medians)`);
-  console.log("  (start cmd returned: when the start command exited; early: before the port answered)");
+  console.log('  (start cmd returned: when the start command exited; early: before the port answered;');
+  console.log('   killed first: still waiting when the program was SIGKILLed, see the suite without kills)');
   console.log(`  ${'tool'.padEnd(18)}${col('start→answer', 14)}${col('vs plain', 10)}${col('start cmd returned', 26)}${col('stop→refused', 16)}${col('stop cmd ret.', 15)}`);
   for (const [name, e] of rows) {
     const m = e.median;
     const ratio = base?.startAnswerMs && m.startAnswerMs ? `${(m.startAnswerMs / base.startAnswerMs).toFixed(2)}x` : '—';
-    const ret = m.returnedRuns ? `${ms(m.startCommandMs)}${m.returnedBeforeAnswer ? ` (${m.returnedBeforeAnswer}/${m.returnedRuns} early)` : ''}` : '(runs on)';
+    const ret = m.returnedRuns
+      ? `${ms(m.startCommandMs)}${m.returnedBeforeAnswer ? ` (${m.returnedBeforeAnswer}/${m.returnedRuns} early)` : ''}`
+      : m.disturbedRuns
+        ? '(killed first)'
+        : e.runs.some((r) => r.start?.command)
+          ? '—'
+          : '(runs on)';
     console.log(
       `  ${name.padEnd(18)}${col(ms(m.startAnswerMs), 14)}${col(ratio, 10)}${col(ret, 26)}${col(e.startOnly ? '(start only)' : ms(m.stopClosedMs), 16)}${col(e.startOnly ? '' : ms(m.stopCommandMs), 15)}`,
     );
@@ -828,7 +850,8 @@ function print(s) {
     if (e.skipped) console.log(`  ${name}: skipped, ${e.skipped}`);
     for (const err of e.errors) console.log(`  ${name}: ${err}`);
     const failed = e.runs.filter((r) => r.start?.commandFailed);
-    if (failed.length) console.log(`  ${name}: start command failed in ${failed.length}/${e.runs.length} runs (the port answered): ${failed[0].start.commandFailed}`);
+    const why = failed.every((r) => r.start.commandDisturbed) ? 'the program was SIGKILLed while it waited' : 'the port answered';
+    if (failed.length) console.log(`  ${name}: start command failed in ${failed.length}/${e.runs.length} runs (${why}): ${failed[0].start.commandFailed}`);
   }
 }
 
