@@ -13,6 +13,14 @@
 //
 //   node bench/peers.mjs [--runs N] [--json FILE] [--only name,name] [--uptime MS] [--no-certs]
 //
+// --json FILE, for charts: { date, node, cpus, loadavg, runs, uptimeMs, subreaper,
+//   peers: { name: { installed, version, how } | { installed: false, reason } },
+//   suites: [{ key: 'plain' | 'certs', label, phases, tools: { name: { supervises, startOnly,
+//     skipped?, errors, median, runs: [{ start: { answerMs, command, commandMs, commandDisturbed,
+//     commandFailed? }, killFresh and killUp: { ms, refusals, errors, refusedMs, uptimeMs },
+//     memory: { programKb, toolKb, toolProcesses: [{ what, pid, kb }] },
+//     stop: { closedMs, commandMs }, failed? }] } } }] }   (times in ms, RssAnon in kB)
+//
 // Peers are never dependencies of this package: pm2 and forever are installed from the npm
 // registry into a temporary directory at bench time, supervisord and runit from Debian's
 // packages (apt-get, as root, only when missing); start-stop-daemon comes with dpkg. A peer that
@@ -327,7 +335,8 @@ async function waitFor(what, test, timeoutMs = TIMEOUT_MS) {
 
 // ---------------------------------------------------------------------------------------------
 // Installing the peers: never into the package, always into the temporary directory (npm) or
-// as Debian packages (apt-get). Each returns null when the peer is there, else why not.
+// as Debian packages (apt-get). Each returns { installed: true, version, how } or
+// { installed: false, reason }.
 
 function which(name) {
   for (const d of [...(process.env.PATH ?? '').split(delimiter), '/usr/sbin', '/sbin', '/usr/bin']) {
@@ -875,17 +884,27 @@ const writeJson = () => {
 
 try {
   console.log(`peers bench: node ${process.version}, ${cpus().length} cpus, load ${loadavg().map((x) => x.toFixed(2)).join(' ')}; installing peers in ${dir}`);
-  // npm beside apt-get, but each in turn: two installs into one prefix, or two apt-gets, would
-  // fight over the same lock.
-  const [[pm2Info, foreverInfo], [supInfo, runitInfo]] = await Promise.all([
-    (async () => [await npmPeer('pm2'), await npmPeer('forever')])(),
-    (async () => [await aptPeer('supervisor', ['supervisord', 'supervisorctl']), await aptPeer('runit', ['runsv', 'sv'])])(),
-  ]);
-  Object.assign(peerInfo, { 'start-stop-daemon': ssdPeer(), pm2: pm2Info, forever: foreverInfo, supervisord: supInfo, runit: runitInfo });
-  for (const [name, p] of Object.entries(peerInfo)) console.log(`  ${name}: ${p.installed ? `${p.version} (${p.how})` : `SKIPPED: ${p.reason}`}`);
-
   const only = opts.only ? opts.only.split(',').map((s) => s.trim()) : null;
-  const tools = TOOLS.filter((t) => (!only || only.includes(t.name)) && (t.peer === null || peerInfo[t.peer]?.installed));
+  const selected = TOOLS.filter((t) => !only || only.includes(t.name));
+  const wanted = new Set(selected.map((t) => t.peer).filter(Boolean));
+  const installers = {
+    'start-stop-daemon': async () => ssdPeer(),
+    pm2: () => npmPeer('pm2'),
+    forever: () => npmPeer('forever'),
+    supervisord: () => aptPeer('supervisor', ['supervisord', 'supervisorctl']),
+    runit: () => aptPeer('runit', ['runsv', 'sv']),
+  };
+  // The npm side beside the apt side, each in turn within: two apt-gets would fight over dpkg's
+  // lock, and two npm installs over one cache and the two cores.
+  const inTurn = async (names) => {
+    for (const name of names) if (wanted.has(name)) peerInfo[name] = await installers[name]();
+  };
+  await Promise.all([inTurn(['pm2', 'forever']), inTurn(['start-stop-daemon', 'supervisord', 'runit'])]);
+  for (const name of Object.keys(installers)) {
+    const p = peerInfo[name];
+    if (p) console.log(`  ${name}: ${p.installed ? `${p.version} (${p.how})` : `SKIPPED: ${p.reason}`}`);
+  }
+  const tools = selected.filter((t) => t.peer === null || peerInfo[t.peer].installed);
   const without = { ...process.env };
   delete without.NODE_EXTRA_CA_CERTS;
   report.suites.push(await suite('plain', 'without NODE_EXTRA_CA_CERTS', without, { kill: true, memory: true, stop: true }, tools));
