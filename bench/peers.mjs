@@ -620,8 +620,37 @@ const runsvCold = {
   },
 };
 
-// A later daemonkit CLI entry goes here, with the same functions.
-const TOOLS = [plainNode, startStopDaemon, pm2Warm, pm2Cold, foreverTool, supervisord, runsv, runsvCold];
+// daemonkit's command, from this checkout (dist/cli.js): the program as the daemon, started
+// once it accepts on its port; and supervised (--restart always, no delay), with the port
+// bound by daemonkit and handed over, so it stays open across restarts.
+const DK = new URL('../dist/cli.js', import.meta.url).pathname;
+const dk = (ctx, ...args) => launch(NODE, ['--', DK, ...args], { ...ctx.env, DAEMONKIT_RUN_DIR: ctx.dir, DAEMONKIT_LOG_DIR: ctx.dir });
+const dkState = (ctx) => {
+  try {
+    return JSON.parse(readFileSync(join(ctx.dir, 'bench.json'), 'utf8'));
+  } catch {
+    return {};
+  }
+};
+const daemonkitNever = {
+  name: 'daemonkit',
+  peer: null,
+  supervises: false,
+  start: (ctx) => dk(ctx, 'start', '--name', 'bench', '--log-file', '/dev/null', '--ready', `tcp:127.0.0.1:${ctx.port}`, '--', NODE, SERVER, String(ctx.port)),
+  stop: (ctx) => dk(ctx, 'stop', '--name', 'bench'),
+  pids: (ctx) => ({ program: pidFromFile(join(ctx.dir, 'bench.pid')), daemons: [] }),
+};
+const daemonkitSupervised = {
+  name: 'daemonkit supervised',
+  peer: null,
+  supervises: true,
+  start: (ctx) =>
+    dk(ctx, 'start', '--name', 'bench', '--log-file', '/dev/null', '--restart', 'always', '--restart-delay', '0', '--listen', `127.0.0.1:${ctx.port}`, '--ready', `tcp:127.0.0.1:${ctx.port}`, '--', NODE, SERVER, String(ctx.port)),
+  stop: (ctx) => dk(ctx, 'stop', '--name', 'bench'),
+  pids: (ctx) => ({ program: dkState(ctx).programPid ?? null, daemons: [{ what: 'supervisor', pid: pidFromFile(join(ctx.dir, 'bench.pid')) }] }),
+};
+
+const TOOLS = [plainNode, startStopDaemon, daemonkitNever, daemonkitSupervised, pm2Warm, pm2Cold, foreverTool, supervisord, runsv, runsvCold];
 
 // ---------------------------------------------------------------------------------------------
 // One run of one tool, and a suite of interleaved runs.

@@ -8,4 +8,8 @@
 import { createServer } from 'node:http';
 
 const port = Number(process.argv[2] ?? process.env.PORT);
-createServer((req, res) => res.end('ok')).listen(port, '127.0.0.1');
+// Handed a listening socket (LISTEN_FDS, from daemonkit's --listen or systemd): serve on it.
+const handed = Number(process.env.LISTEN_FDS) > 0 && Number(process.env.LISTEN_PID) === process.pid;
+const server = createServer((req, res) => res.end('ok'));
+if (handed) server.listen({ fd: 3 });
+else server.listen(port, '127.0.0.1');
