@@ -5,17 +5,9 @@ import { spawn, spawnSync } from 'node:child_process';
 import { chmodSync, existsSync, readFileSync, readlinkSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { connect } from 'node:net';
-import { fixture, isAlive, ourChildren, root, useProcessControl, useTmpDir, waitFor } from './helpers';
+import { fixture, isAlive, ourChildren, root, useProcessControl, useTmpDir, waitFor, received } from './helpers';
 
-const answer = (port: number) =>
-  new Promise<string>((resolve, reject) => {
-    let text = '';
-    connect(port, '127.0.0.1')
-      .on('data', (d) => (text += d))
-      .on('end', () => resolve(text))
-      .on('error', reject);
-  });
+const answer = received;
 
 const pc = useProcessControl();
 const tmp = useTmpDir();

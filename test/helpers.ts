@@ -296,3 +296,14 @@ export function straceUnavailable(): string | undefined {
   else straceReason = undefined;
   return straceReason;
 }
+
+/** Everything a TCP server on 127.0.0.1:port sends before it closes the connection. */
+export function received(port: number): Promise<string> {
+  return new Promise((resolve, reject) => {
+    let text = '';
+    connectTcp(port, '127.0.0.1')
+      .on('data', (d) => (text += d))
+      .on('end', () => resolve(text))
+      .on('error', reject);
+  });
+}

@@ -3,7 +3,6 @@
 // nothing behind (no process, no PID file, no socket file, no descriptor of ours).
 import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync, readlinkSync, writeFileSync } from 'node:fs';
-import { connect } from 'node:net';
 import { join } from 'node:path';
 import { build } from 'esbuild';
 import { describe, expect, it } from 'vitest';
@@ -11,7 +10,7 @@ import { listenTcp, PidFile } from '../src/index';
 import { resolveOptions, type DaemonizeOptions } from '../src/start/options';
 import { launch, type Command, type LaunchResult } from '../src/start/launcher';
 import { sendDatagram } from '../src/os/datagram';
-import { fixture, fixtureAsNobody, isAlive, isRoot, openFds, root, ourChildren, procStatus, rootIt, useProcessControl, useTmpDir, waitFor } from './helpers';
+import { fixture, fixtureAsNobody, isAlive, isRoot, openFds, root, ourChildren, procStatus, rootIt, useProcessControl, useTmpDir, waitFor, received } from './helpers';
 
 const pc = useProcessControl();
 const tmp = useTmpDir();
@@ -21,14 +20,7 @@ const fresh = (name: string) => join(tmp(), `${++n}-${name}`);
 const start = (options: DaemonizeOptions, command: Partial<Command> & { file: string }): Promise<LaunchResult> =>
   launch(resolveOptions(options, options.name ?? 'svc'), { args: [], env: process.env, ready: 'notify', ...command });
 
-const answer = (port: number) =>
-  new Promise<string>((resolve, reject) => {
-    let text = '';
-    connect(port, '127.0.0.1')
-      .on('data', (d) => (text += d))
-      .on('end', () => resolve(text))
-      .on('error', reject);
-  });
+const answer = received;
 
 // A shell service that says READY=1 through a helper process, as systemd-notify would.
 const NOTIFY_READY =
