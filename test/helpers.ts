@@ -164,16 +164,20 @@ export function useProcessControl() {
     for (const pid of tracked) await waitFor(`pid ${pid} to be reaped`, () => reapOrGone(pid));
     tracked.clear();
     // A test that failed before it tracked its daemon (a start that should have failed but
-    // did not) still leaves it here, as our child: this worker is their subreaper.
-    const strays = ourChildren();
-    for (const pid of strays) {
-      try {
-        process.kill(pid, 'SIGKILL');
-      } catch {
-        // already gone
+    // did not) still leaves it here, as our child: this worker is their subreaper. Killing
+    // one (a supervisor) makes its children ours in turn: look again until none is left.
+    for (let round = 0; round < 5; round++) {
+      const strays = ourChildren();
+      if (strays.length === 0) break;
+      for (const pid of strays) {
+        try {
+          process.kill(pid, 'SIGKILL');
+        } catch {
+          // already gone
+        }
       }
+      for (const pid of strays) await waitFor(`stray pid ${pid} to be reaped`, () => reapOrGone(pid));
     }
-    for (const pid of strays) await waitFor(`stray pid ${pid} to be reaped`, () => reapOrGone(pid));
   });
   afterAll(() => setChildSubreaper(false));
   return {
