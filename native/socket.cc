@@ -42,6 +42,23 @@ int UnixAddress(const std::string& name, bool abstract, struct sockaddr_un* addr
   return 0;
 }
 
+// The address of `name` and a close-on-exec AF_UNIX socket of `type` for it; -1 once the
+// error is thrown (naming `syscall` for an unusable name, socket(2) for the socket).
+int UnixSocketFor(Napi::Env env, const std::string& name, bool abstract, int type, const char* syscall,
+                  struct sockaddr_un* addr, socklen_t* len) {
+  int r = UnixAddress(name, abstract, addr, len);
+  if (r < 0) {
+    ThrowErrno(env, -r, syscall);
+    return -1;
+  }
+  int fd = SocketCloexec(AF_UNIX, type, 0);
+  if (fd < 0) {
+    ThrowErrno(env, -fd, "socket");
+    return -1;
+  }
+  return fd;
+}
+
 // listenTcp(address, port, backlog, v6only, reuseAddress) -> fd. The address is a numeric
 // IPv4 or IPv6 literal (names are resolved, if at all, in TypeScript). reuseAddress sets
 // SO_REUSEADDR before bind(2) (socket(7)); whether to is src/socket.ts's choice.
@@ -112,18 +129,11 @@ Napi::Value ListenUnix(const Napi::CallbackInfo& info) {
   if (!args.Ok()) return env.Undefined();
   struct sockaddr_un addr;
   socklen_t len;
-  int r = UnixAddress(name, abstract, &addr, &len);
-  if (r < 0) {
-    ThrowErrno(env, -r, "bind");
-    return env.Undefined();
-  }
-  int fd = SocketCloexec(AF_UNIX, SOCK_STREAM, 0);
-  if (fd < 0) {
-    ThrowErrno(env, -fd, "socket");
-    return env.Undefined();
-  }
+  int fd = UnixSocketFor(env, name, abstract, SOCK_STREAM, "bind", &addr, &len);
+  if (fd < 0) return env.Undefined();
   const char* step = nullptr;
   int err = 0;
+  int r;
   if (bind(fd, (struct sockaddr*)&addr, len) < 0) {
     step = "bind";
     err = errno;
@@ -156,16 +166,8 @@ Napi::Value ConnectUnix(const Napi::CallbackInfo& info) {
   if (!args.Ok()) return env.Undefined();
   struct sockaddr_un addr;
   socklen_t len;
-  int r = UnixAddress(name, abstract, &addr, &len);
-  if (r < 0) {
-    ThrowErrno(env, -r, "connect");
-    return env.Undefined();
-  }
-  int fd = SocketCloexec(AF_UNIX, SOCK_STREAM, 0);
-  if (fd < 0) {
-    ThrowErrno(env, -fd, "socket");
-    return env.Undefined();
-  }
+  int fd = UnixSocketFor(env, name, abstract, SOCK_STREAM, "connect", &addr, &len);
+  if (fd < 0) return env.Undefined();
   int flags = fcntl(fd, F_GETFL);
   int err = 0;
   const char* step = "connect";
@@ -173,6 +175,7 @@ Napi::Value ConnectUnix(const Napi::CallbackInfo& info) {
     err = errno;
     step = "fcntl";
   } else {
+    int r;
     do {
       r = connect(fd, (struct sockaddr*)&addr, len);
     } while (r < 0 && errno == EINTR);
@@ -234,16 +237,8 @@ Napi::Value SendDatagram(const Napi::CallbackInfo& info) {
   if (!args.Ok()) return env.Undefined();
   struct sockaddr_un addr;
   socklen_t len;
-  int r = UnixAddress(name, abstract, &addr, &len);
-  if (r < 0) {
-    ThrowErrno(env, -r, "sendto");
-    return env.Undefined();
-  }
-  int fd = SocketCloexec(AF_UNIX, SOCK_DGRAM, 0);
-  if (fd < 0) {
-    ThrowErrno(env, -fd, "socket");
-    return env.Undefined();
-  }
+  int fd = UnixSocketFor(env, name, abstract, SOCK_DGRAM, "sendto", &addr, &len);
+  if (fd < 0) return env.Undefined();
   ssize_t n;
   do {
     n = sendto(fd, data.Data(), data.Length(), SendNoSignalFlags(), (struct sockaddr*)&addr, len);
@@ -265,16 +260,8 @@ Napi::Value BindDatagram(const Napi::CallbackInfo& info) {
   if (!args.Ok()) return env.Undefined();
   struct sockaddr_un addr;
   socklen_t len;
-  int r = UnixAddress(name, abstract, &addr, &len);
-  if (r < 0) {
-    ThrowErrno(env, -r, "bind");
-    return env.Undefined();
-  }
-  int fd = SocketCloexec(AF_UNIX, SOCK_DGRAM, 0);
-  if (fd < 0) {
-    ThrowErrno(env, -fd, "socket");
-    return env.Undefined();
-  }
+  int fd = UnixSocketFor(env, name, abstract, SOCK_DGRAM, "bind", &addr, &len);
+  if (fd < 0) return env.Undefined();
   const char* step = nullptr;
   int flags = fcntl(fd, F_GETFL);
   if (flags < 0 || fcntl(fd, F_SETFL, flags | O_NONBLOCK) < 0) {
