@@ -1,7 +1,8 @@
 // What the daemonkit command (and start() for programs) is asked to run, in the command's
 // own words, resolved to the launcher's plan and command. Flags and config keys are the same
 // names (--pid-file, pidFile); every rejection is one OptionError naming the input (exit 2).
-import { accessSync, existsSync, readFileSync, constants as fsConstants } from 'node:fs';
+import { accessSync, existsSync, readFileSync, statSync, constants as fsConstants } from 'node:fs';
+import { resolveExecutable } from '../os/spawn';
 import { constants as osConstants } from 'node:os';
 import { basename, join } from 'node:path';
 import { OptionError } from '../errors';
@@ -86,7 +87,7 @@ export function resolveService(o: ServiceOptions, env: NodeJS.ProcessEnv = proce
     readyTimeout: o.readyTimeout,
   };
   const plan = resolveOptions(options, name);
-  const command: Command = { file: executable(file, env), args, env, ready: readiness(o.ready) };
+  const command: Command = { file: executable(file, env, plan.cwd), args, env, ready: readiness(o.ready) };
   if (o.restart === undefined || o.restart === 'never') return { plan, command };
   return supervised(o, plan, command, env);
 }
@@ -143,17 +144,21 @@ function supervisorEntry(): string {
   return existsSync(beside) ? beside : join(__dirname, '..', '..', 'dist', 'supervisor.js');
 }
 
-function executable(file: string, env: NodeJS.ProcessEnv): string {
-  const candidates = file.includes('/') ? [file] : (env.PATH ?? '/usr/local/bin:/usr/bin:/bin').split(':').filter(Boolean).map((d) => join(d, file));
-  for (const c of candidates) {
-    try {
-      accessSync(c, fsConstants.X_OK);
-      return c;
-    } catch {
-      // the next one
-    }
+/** The program as execve(2) will run it (spawn's own PATH search, done once, here). */
+function executable(file: string, env: NodeJS.ProcessEnv, cwd: string): string {
+  let path: string;
+  try {
+    path = resolveExecutable(file, typeof env.PATH === 'string' ? env.PATH : undefined, cwd);
+  } catch {
+    throw new OptionError(`${file}: command not found in PATH (the program); give its path`);
   }
-  throw new OptionError(file.includes('/') ? `${file} is not an executable file (the program); check the path and its mode` : `${file}: command not found in PATH (the program); give its path`);
+  try {
+    accessSync(path, fsConstants.X_OK);
+    if (!statSync(path).isFile()) throw new Error('not a file');
+  } catch {
+    throw new OptionError(`${file} is not an executable file (the program); check the path and its mode`);
+  }
+  return path;
 }
 
 function readiness(ready: string | undefined): Command['ready'] {

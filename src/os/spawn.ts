@@ -200,8 +200,9 @@ function prepare(file: string, options: SpawnOptions): Prepared {
 
 // execve(2) does no PATH search, and execvp(3) may allocate: resolve here, before fork, with
 // the new program's own PATH, as execvpe would. Relative names are relative to the new
-// program's cwd, where execve runs (as with child_process.spawn).
-function resolveExecutable(file: string, pathVar: string | undefined, cwd: string | null): string {
+// program's cwd, where execve runs (as with child_process.spawn). Throws ENOENT (syscall
+// execve) when nothing executable is found.
+export function resolveExecutable(file: string, pathVar: string | undefined, cwd: string | null): string {
   if (file.includes('/')) return resolve(cwd ?? '.', file);
   for (const dir of (pathVar ?? '/usr/local/bin:/usr/bin:/bin').split(delimiter)) {
     if (dir === '') continue;

@@ -13,6 +13,14 @@ export function underSystemd(env: NodeJS.ProcessEnv = process.env): boolean {
   return Boolean(env.NOTIFY_SOCKET || (env.INVOCATION_ID && process.ppid === 1) || (env.LISTEN_PID && Number(env.LISTEN_PID) === process.pid));
 }
 
+/**
+ * The variables that hand `count` sockets to a program from fd 3, as systemd's socket
+ * activation does; LISTEN_PID is set by the child itself (spawn's listenPid).
+ */
+export function activationEnv(count: number): { LISTEN_FDS: string; LISTEN_FDNAMES: string } {
+  return { LISTEN_FDS: String(count), LISTEN_FDNAMES: Array.from({ length: count }, (_, i) => `listen${i}`).join(':') };
+}
+
 export interface ActivatedSocket {
   fd: number;
   /** From LISTEN_FDNAMES (FileDescriptorName= in the .socket unit), when given. */

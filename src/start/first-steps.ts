@@ -12,7 +12,7 @@ import { lockPidFile } from './lock';
 import type { Plan } from './options';
 import { closeLogs, openLogs, type LogFiles } from './output';
 import type { PidFile } from './pidfile';
-import { addressOf, type Listener } from './service';
+import { addressOf, handedOverListeners, type Listener } from './service';
 import type { Step } from './steps';
 import { StartError } from '../errors';
 import { closeSync } from 'node:fs';
@@ -76,7 +76,7 @@ export const firstSteps: Step<StartContext>[] = [
         if (plan.listen.length > 0 && activated.length !== plan.listen.length) {
           say(2, `${plan.name}: warning: systemd passed ${activated.length} socket(s) (LISTEN_FDS) and listen has ${plan.listen.length}; daemon.listeners are systemd's\n`);
         }
-        ctx.listeners = activated.map(({ fd, name }) => ({ ...addressOf(fd), fd, ...(name === undefined ? {} : { name }) }));
+        ctx.listeners = handedOverListeners(activated);
         return;
       }
       const bound = bindListeners(plan);

@@ -9,6 +9,7 @@ import { isChildSubreaper, setChildSubreaper } from '../os/prctl';
 import { alreadyIs } from './enter';
 import type { Rlimit } from '../os/rlimit';
 import { spawnDaemon } from '../os/spawn';
+import { activationEnv } from './activation';
 import { ChildWatch } from './child-watch';
 import { SERVICE_ENV, type ServicePlan } from './handoff';
 import { rlimitError } from './limits';
@@ -153,10 +154,7 @@ function spawnService(ctx: Context): ChildWatch {
   // root's credentials, which they keep after the drop (CVE-2024-22017).
   if (plan.credentials !== undefined) delete env.UV_USE_IO_URING;
   const handsOver = bound.fds.length > 0 || command.service === true;
-  if (handsOver) {
-    env.LISTEN_FDS = String(bound.fds.length);
-    env.LISTEN_FDNAMES = bound.fds.map((_, i) => `listen${i}`).join(':');
-  }
+  if (handsOver) Object.assign(env, activationEnv(bound.fds.length));
   if (notify !== null) env.NOTIFY_SOCKET = notify.address;
   if (command.service) {
     const nofile = ctx.rlimits.nofile;

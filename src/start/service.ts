@@ -61,8 +61,8 @@ export interface Service {
 }
 
 /** The handed-over sockets, with their addresses as the kernel has them. */
-export function handedOverListeners(): Listener[] {
-  return listenFds().map(({ fd, name }) => ({ ...addressOf(fd), fd, ...(name === undefined ? {} : { name }) }));
+export function handedOverListeners(activated = listenFds()): Listener[] {
+  return activated.map(({ fd, name }) => ({ ...addressOf(fd), fd, ...(name === undefined ? {} : { name }) }));
 }
 
 export function addressOf(fd: number): Omit<Listener, 'fd'> {

@@ -66,16 +66,14 @@ export async function waitForReady(plan: Plan, child: ChildWatch, notify: Notify
   }
   if (outcome !== 'exited') throw new StartError(`interrupted by ${outcome} before it was ready; stopped it (pid ${pid})`);
   if (ctx.lastStatus !== null) throw new StartError(`failed to start: ${ctx.lastStatus}`);
+  throw new StartError(endedBefore(child, 'it was ready') + errnoSaid(ctx.errno, '; it said ') + limitsHint(plan));
+}
+
+/** "exited with code 1 before it was ready (pid N)", and the like. */
+function endedBefore(child: ChildWatch, what: string): string {
   const status = child.status;
-  throw new StartError(
-    (status === null
-      ? `exited before it was ready (pid ${pid})`
-      : status.signal !== null
-        ? `was killed by ${status.signal} before it was ready (pid ${pid})`
-        : `exited with code ${status.code} before it was ready (pid ${pid})`) +
-      errnoSaid(ctx.errno, '; it said ') +
-      limitsHint(plan),
-  );
+  const how = status === null ? 'exited' : status.signal !== null ? `was killed by ${status.signal}` : `exited with code ${status.code}`;
+  return `${how} before ${what} (pid ${child.pid})`;
 }
 
 const said = (ctx: { lastStatus: string | null }) => (ctx.lastStatus === null ? '' : `; its last status: ${ctx.lastStatus}`);
@@ -129,12 +127,5 @@ export async function waitForPort(plan: Plan, child: ChildWatch, at: { host: str
   if (outcome === 'ready') return;
   if (outcome === 'timeout') throw new StartError(`did not accept connections on ${where} within ${plan.readyTimeout} ms (readyTimeout); stopped it (pid ${pid})${limitsHint(plan)}`);
   if (outcome !== 'exited') throw new StartError(`interrupted by ${outcome} before it was ready; stopped it (pid ${pid})`);
-  const status = child.status;
-  throw new StartError(
-    (status === null
-      ? `exited before it accepted connections on ${where} (pid ${pid})`
-      : status.signal !== null
-        ? `was killed by ${status.signal} before it accepted connections on ${where} (pid ${pid})`
-        : `exited with code ${status.code} before it accepted connections on ${where} (pid ${pid})`) + limitsHint(plan),
-  );
+  throw new StartError(endedBefore(child, `it accepted connections on ${where}`) + limitsHint(plan));
 }

@@ -8,7 +8,7 @@ import { logEvent, setEventLogName } from '../lifecycle/event-log';
 import { notify } from '../lifecycle/notify';
 import { setCloseOnExec } from '../os/fd';
 import { spawnChild } from '../os/spawn';
-import { listenFds } from '../start/activation';
+import { activationEnv, listenFds } from '../start/activation';
 import { ChildWatch } from '../start/child-watch';
 import { NotifySocket } from '../start/notify-socket';
 import type { Plan } from '../start/options';
@@ -157,11 +157,7 @@ function tellLauncher(fields: Record<string, string>): void {
 }
 
 function start(p: SupervisorPlan, listeners: number[], lockFd: number, notifySocket: NotifySocket | null): ChildWatch {
-  const env: Record<string, string> = { ...p.env };
-  if (listeners.length > 0) {
-    env.LISTEN_FDS = String(listeners.length);
-    env.LISTEN_FDNAMES = listeners.map((_, i) => `listen${i}`).join(':');
-  }
+  const env: Record<string, string> = { ...p.env, ...(listeners.length > 0 ? activationEnv(listeners.length) : {}) };
   if (notifySocket !== null) env.NOTIFY_SOCKET = notifySocket.address;
   const pid = spawnChild(p.file, {
     args: p.args,
