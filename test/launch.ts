@@ -14,10 +14,25 @@ export interface Launch {
 }
 
 export function launch(options: object, behavior = 'serve', spawnOptions: SpawnOptions = {}, execArgv: string[] = []): Promise<Launch> {
-  // A service with a user runs as that user from its first line: it must be able to read its
-  // own script, wherever the checkout is.
-  const runsAs = 'user' in options && !('chroot' in options) ? { asNobody: true } : {};
-  return launchFixture('daemon.mjs', [JSON.stringify(options), behavior], spawnOptions, execArgv, runsAs);
+  return launchFixture('daemon.mjs', [JSON.stringify(options), behavior], spawnOptions, execArgv);
+}
+
+/**
+ * Whether the fixture's options (its JSON argument, or their `daemon` part) name a user
+ * without a chroot: the service then runs as that user from its first line and must be able
+ * to read its own script, wherever the checkout is.
+ */
+function startsAsUser(args: string[]): boolean {
+  return args.some((arg) => {
+    let o: unknown;
+    try {
+      o = JSON.parse(arg);
+    } catch {
+      return false;
+    }
+    const options = (typeof o === 'object' && o !== null && 'daemon' in o ? (o as { daemon: unknown }).daemon : o) as Record<string, unknown> | null;
+    return typeof options === 'object' && options !== null && 'user' in options && !('chroot' in options);
+  });
 }
 
 /** Runs a fixture the way a user starts a program, and resolves when that process exits. */
@@ -29,7 +44,7 @@ export function launchFixture(
   { asNobody = false } = {},
 ): Promise<Launch> {
   return new Promise((resolve, reject) => {
-    const path = asNobody || (spawnOptions.uid !== undefined && spawnOptions.uid !== 0) ? fixtureAsNobody(name) : fixture(name);
+    const path = asNobody || startsAsUser(args) || (spawnOptions.uid !== undefined && spawnOptions.uid !== 0) ? fixtureAsNobody(name) : fixture(name);
     const child = spawn(process.execPath, [...execArgv, path, ...args], {
       stdio: ['ignore', 'pipe', 'pipe'],
       ...spawnOptions,
