@@ -46,3 +46,6 @@ export { defaultRunDir, defaultLogDir } from './control/paths';
 export { listServices } from './control/list';
 export { lastLines, follow } from './control/follow';
 export { restart } from './control/restart';
+export { reloadService } from './control/reload-service';
+export type { ReloadResult } from './control/reload-service';
+export { readConfig } from './control/config';

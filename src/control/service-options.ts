@@ -49,6 +49,8 @@ export interface ServiceOptions {
   stopSignal?: string;
   /** Milliseconds before SIGKILL (default 10 000). */
   stopTimeout?: number;
+  /** What reload does: 'signal' (SIGHUP, the default), another signal's name, or 'restart'. */
+  reload?: string;
 }
 
 export interface Resolved {
@@ -69,6 +71,7 @@ export function resolveService(o: ServiceOptions, env: NodeJS.ProcessEnv = proce
   if (o.restart !== undefined && !['never', 'on-failure', 'always'].includes(o.restart)) {
     throw new OptionError(`--restart must be never, on-failure or always, got ${shown(o.restart)}`);
   }
+  reloadAction(o.reload);
   if (o.maxRestarts !== undefined && o.restartWindow === undefined) {
     throw new OptionError('--max-restarts needs --restart-window: how many crashes within how many seconds mean a crash loop');
   }
@@ -136,6 +139,17 @@ function supervised(o: ServiceOptions, plan: Plan, command: Command, env: NodeJS
     plan: { ...plan, credentials: undefined, rlimits: [], noNewPrivileges: false, cwd: '/', env: {}, readyTimeout: Math.min(2 ** 31 - 1, plan.readyTimeout + 5000) },
     command: { file: process.execPath, args: [supervisorEntry()], env: { ...env, [SUPERVISE_ENV]: supervisorPlanText }, ready: 'notify' },
   };
+}
+
+/** What `daemonkit reload` sends, or 'restart'. TERM, INT, KILL and STOP would end it. */
+export function reloadAction(reload: string | undefined): NodeJS.Signals | 'restart' {
+  if (reload === undefined || reload === 'signal') return 'SIGHUP';
+  if (reload === 'restart') return 'restart';
+  const signal = typeof reload === 'string' ? reload.toUpperCase().replace(/^(?!SIG)/, 'SIG') : '';
+  if (!(signal in osConstants.signals) || ['SIGTERM', 'SIGINT', 'SIGKILL', 'SIGSTOP'].includes(signal)) {
+    throw new OptionError(`--reload must be signal, restart or a signal name such as USR2 (not one that stops the program), got ${shown(reload)}`);
+  }
+  return signal as NodeJS.Signals;
 }
 
 function supervisorEntry(): string {

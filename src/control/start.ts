@@ -8,7 +8,7 @@ import { resolveService, type ServiceOptions } from './service-options';
 import { writeState } from '../supervisor/state-file';
 
 export type StartResult =
-  | { ok: true; name: string; pid: number }
+  | { ok: true; name: string; pid: number; pidFile: string }
   | { ok: false; name: string; code: 1 | 2 | 3; message: string; tail: string };
 
 export async function start(options: ServiceOptions): Promise<StartResult> {
@@ -29,7 +29,7 @@ export async function start(options: ServiceOptions): Promise<StartResult> {
   if (options.restart === undefined || options.restart === 'never') {
     writeState({ name: plan.name, pidFile: plan.pidFile!, logFile: plan.stdoutPath, command: [command.file, ...command.args], pid: result.pid, startedAt: Date.now(), options });
   }
-  return { ok: true, name: plan.name, pid: result.pid };
+  return { ok: true, name: plan.name, pid: result.pid, pidFile: plan.pidFile! };
 }
 
 function failure(name: string, err: unknown, tail: string): StartResult {
