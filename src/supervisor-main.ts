@@ -1,5 +1,9 @@
 // The supervisor's entry (dist/supervisor.js), started by the daemonkit command as the
 // daemon of a service with a restart policy. Bundled on its own with only what it uses.
+import { logEvent } from './lifecycle/event-log';
+import { notify } from './lifecycle/notify';
+import { setCloseOnExec } from './os/fd';
+import { listenFds } from './start/activation';
 import { SUPERVISE_ENV, type SupervisorPlan } from './supervisor/plan';
 import { supervise } from './supervisor/supervise';
 
@@ -12,8 +16,24 @@ if (text === undefined) {
   // Signal handlers and a child's SIGCHLD do not keep Node's event loop alive: this does,
   // for as long as the supervisor supervises.
   const alive = setInterval(() => {}, 2 ** 31 - 1);
-  void supervise(JSON.parse(text) as SupervisorPlan).then((code) => {
+  // From the launcher, as for any service: the sockets from fd 3, the lock right after them.
+  const listeners = listenFds().map((s) => s.fd);
+  const lockFd = 3 + listeners.length;
+  // Ours only: the program gets its own copies, placed by spawn.
+  for (const fd of [...listeners, lockFd]) setCloseOnExec(fd);
+  void supervise(JSON.parse(text) as SupervisorPlan, { listeners, lockFd, tell }).then((code) => {
     clearInterval(alive);
     process.exit(code);
   });
+}
+
+/** The launcher waits for READY=1 (or STATUS= with the reason it never came), then is gone. */
+function tell(fields: Record<string, string>): void {
+  if (!process.env.NOTIFY_SOCKET) return;
+  try {
+    notify(fields);
+  } catch {
+    logEvent('launcher gone before ready; running anyway');
+  }
+  if (fields.READY === '1') delete process.env.NOTIFY_SOCKET;
 }

@@ -8,6 +8,7 @@ import { OptionError, describeError } from '../errors';
 import { say } from './io';
 import { logsCommand } from './logs-command';
 import { reloadCommand } from './reload-command';
+import { runCommand } from './run-command';
 import { startCommand } from './start-command';
 import { listCommand, statusCommand } from './status-command';
 import { restartCommand, stopCommand } from './stop-command';
@@ -21,6 +22,7 @@ const COMMANDS: Record<string, (args: string[]) => number | Promise<number>> = {
   status: statusCommand,
   list: listCommand,
   logs: logsCommand,
+  run: runCommand,
 };
 
 export async function main(argv: string[]): Promise<number> {

@@ -56,11 +56,19 @@ export interface ServiceOptions {
 export interface Resolved {
   plan: Plan;
   command: Command;
+  /** For `run`: the supervisor's plan, run in this process; plan and command are the program's. */
+  supervisor?: SupervisorPlan;
 }
 
 const NAME = /^[A-Za-z0-9][A-Za-z0-9_.@-]*$/;
 
-export function resolveService(o: ServiceOptions, env: NodeJS.ProcessEnv = process.env): Resolved {
+/**
+ * `start`: the launcher's plan and command (the program's, or with a restart policy the
+ * supervisor's). `run`: the program's, and the supervisor's plan for this process; the
+ * program restarts on failure unless told otherwise, and its output stays on ours unless a
+ * log file is given.
+ */
+export function resolveService(o: ServiceOptions, env: NodeJS.ProcessEnv = process.env, mode: 'start' | 'run' = 'start'): Resolved {
   if (!Array.isArray(o.command) || o.command.length === 0 || o.command.some((a) => typeof a !== 'string')) {
     throw new OptionError('no program to run: give it after --, e.g. daemonkit start -- node server.js');
   }
@@ -79,7 +87,7 @@ export function resolveService(o: ServiceOptions, env: NodeJS.ProcessEnv = proce
   const options: DaemonizeOptions = {
     name,
     pidFile: o.pidFile ?? join(defaultRunDir(env), `${name}.pid`),
-    logFile: o.logFile ?? join(defaultLogDir(env), `${name}.log`),
+    logFile: o.logFile ?? (mode === 'run' ? undefined : join(defaultLogDir(env), `${name}.log`)),
     cwd: o.cwd,
     umask: o.umask,
     user: o.user,
@@ -91,15 +99,13 @@ export function resolveService(o: ServiceOptions, env: NodeJS.ProcessEnv = proce
   };
   const plan = resolveOptions(options, name);
   const command: Command = { file: executable(file, env, plan.cwd), args, env, ready: readiness(o.ready) };
+  if (mode === 'run') return { plan, command, supervisor: supervisorPlan({ ...o, restart: o.restart ?? 'on-failure' }, plan, command, env) };
   if (o.restart === undefined || o.restart === 'never') return { plan, command };
-  return supervised(o, plan, command, env);
+  return supervised(supervisorPlan(o, plan, command, env), plan, env);
 }
 
-/**
- * A supervisor as the daemon: it stays root (to start the program again as its user, with
- * its limits) and is ready once the program is. The program's part of the plan goes to it.
- */
-function supervised(o: ServiceOptions, plan: Plan, command: Command, env: NodeJS.ProcessEnv): Resolved {
+/** The program's part of the plan, and the restart policy, for a supervisor. */
+function supervisorPlan(o: ServiceOptions, plan: Plan, command: Command, env: NodeJS.ProcessEnv): SupervisorPlan {
   const count = (v: unknown, flag: string, min: number) => {
     if (v !== undefined && (typeof v !== 'number' || !Number.isFinite(v) || v < min)) throw new OptionError(`${flag} must be a number >= ${min}, got ${shown(v)}`);
     return v as number | undefined;
@@ -110,7 +116,8 @@ function supervised(o: ServiceOptions, plan: Plan, command: Command, env: NodeJS
   if (!Array.isArray(codes) || codes.some((c) => !Number.isInteger(c) || c < 0 || c > 255)) throw new OptionError(`--success-exit-codes must be exit codes from 0 to 255, got ${shown(o.successExitCodes)}`);
   const programEnv: Record<string, string> = {};
   for (const [k, v] of Object.entries({ ...env, ...plan.env })) if (typeof v === 'string') programEnv[k] = v;
-  const supervisorPlan: SupervisorPlan = {
+  const reload = reloadAction(o.reload);
+  return {
     name: plan.name,
     pidFile: plan.pidFile!,
     logFile: plan.stdoutPath,
@@ -124,7 +131,7 @@ function supervised(o: ServiceOptions, plan: Plan, command: Command, env: NodeJS
     noNewPrivileges: plan.noNewPrivileges,
     ready: command.ready,
     readyTimeout: plan.readyTimeout,
-    restart: o.restart as 'on-failure' | 'always',
+    restart: o.restart as SupervisorPlan['restart'],
     restartDelay: count(o.restartDelay, '--restart-delay', 0) ?? 100,
     backoff: count(o.backoff, '--backoff', 1) ?? 2,
     maxRestarts: count(o.maxRestarts, '--max-restarts', 0) ?? null,
@@ -132,8 +139,16 @@ function supervised(o: ServiceOptions, plan: Plan, command: Command, env: NodeJS
     successExitCodes: codes,
     stopSignal: stopSignal as NodeJS.Signals,
     stopTimeout: count(o.stopTimeout, '--stop-timeout', 1) ?? 10_000,
+    reloadSignal: reload === 'restart' ? undefined : reload,
     options: o,
   };
+}
+
+/**
+ * A supervisor as the daemon: it stays root (to start the program again as its user, with
+ * its limits) and is ready once the program is.
+ */
+function supervised(supervisorPlan: SupervisorPlan, plan: Plan, env: NodeJS.ProcessEnv): Resolved {
   const supervisorPlanText = JSON.stringify(supervisorPlan);
   return {
     plan: { ...plan, credentials: undefined, rlimits: [], noNewPrivileges: false, cwd: '/', env: {}, readyTimeout: Math.min(2 ** 31 - 1, plan.readyTimeout + 5000) },

@@ -32,7 +32,7 @@ export async function start(options: ServiceOptions): Promise<StartResult> {
   return { ok: true, name: plan.name, pid: result.pid, pidFile: plan.pidFile! };
 }
 
-function failure(name: string, err: unknown, tail: string): StartResult {
+export function failure(name: string, err: unknown, tail: string): Extract<StartResult, { ok: false }> {
   const code = err instanceof DaemonizeError ? err.exitCode : 1;
   const bare = err instanceof DaemonizeError && err.bare;
   return { ok: false, name, code, message: `${bare || name === '' ? '' : `${name}: `}${describeError(err)}`, tail };

@@ -21,7 +21,8 @@ export interface SupervisorPlan {
   noNewPrivileges: boolean;
   ready: 'notify' | 'exec' | { host: string; port: number };
   readyTimeout: number;
-  restart: 'on-failure' | 'always';
+  /** never: `daemonkit run` runs it once and exits with its exit code. */
+  restart: 'never' | 'on-failure' | 'always';
   /** Milliseconds before the first restart; multiplied by backoff after each crash. */
   restartDelay: number;
   backoff: number;
@@ -31,6 +32,8 @@ export interface SupervisorPlan {
   successExitCodes: number[];
   stopSignal: NodeJS.Signals;
   stopTimeout: number;
+  /** A reload signal beyond HUP, USR1 and USR2, forwarded to the program too. */
+  reloadSignal?: NodeJS.Signals;
   /** The command's options as given, kept in the state file for restart. */
   options?: unknown;
 }

@@ -5,10 +5,8 @@
 // sends the stop signal, then SIGKILL to the program's process group after the timeout.
 import { describeError } from '../errors';
 import { logEvent, setEventLogName } from '../lifecycle/event-log';
-import { notify } from '../lifecycle/notify';
-import { setCloseOnExec } from '../os/fd';
 import { spawnChild } from '../os/spawn';
-import { activationEnv, listenFds } from '../start/activation';
+import { activationEnv } from '../start/activation';
 import { ChildWatch } from '../start/child-watch';
 import { NotifySocket } from '../start/notify-socket';
 import type { Plan } from '../start/options';
@@ -16,13 +14,31 @@ import { waitForPort, waitForReady } from '../start/wait-ready';
 import type { SupervisorPlan } from './plan';
 import { writeState, type ServiceState } from './state-file';
 import { getpgid } from '../os/session';
+import { constants as osConstants } from 'node:os';
 
-export async function supervise(p: SupervisorPlan): Promise<number> {
+/** What the supervisor holds and whom it tells: from the launcher, or from `daemonkit run`. */
+export interface SupervisorIo {
+  /** Listening sockets, handed to each run of the program as LISTEN_FDS from fd 3. */
+  listeners: number[];
+  /** The PID file's locked descriptor, handed to the program after the sockets. */
+  lockFd: number | null;
+  /**
+   * Told READY=1 once the program is first ready, STATUS= on each event and when it never
+   * becomes ready, STOPPING=1 on stop: the launcher that waits, or systemd.
+   */
+  tell(fields: Record<string, string>): void;
+  /** Told the program's pid at each start. */
+  onProgram?(pid: number): void;
+}
+
+/**
+ * Runs the program until it is stopped, or ends for good: 0 when stopped or ended with a
+ * success exit code; 1 on a crash loop or a failed first start; with restart never, the
+ * program's own exit code (128 + the signal's number when a signal ended it, as a shell says).
+ */
+export async function supervise(p: SupervisorPlan, io: SupervisorIo): Promise<number> {
   setEventLogName(p.name);
-  const listeners = listenFds().map((s) => s.fd);
-  const lockFd = 3 + listeners.length;
-  // Ours only: the program gets its own copies, placed by spawn.
-  for (const fd of [...listeners, lockFd]) setCloseOnExec(fd);
+  const { listeners, lockFd } = io;
   const state: ServiceState = {
     name: p.name,
     pidFile: p.pidFile,
@@ -48,13 +64,14 @@ export async function supervise(p: SupervisorPlan): Promise<number> {
   let stopRequested: (signal: NodeJS.Signals) => void = () => {};
   const stopping = new Promise<NodeJS.Signals>((resolve) => (stopRequested = resolve));
   let stopSignal: NodeJS.Signals | null = null;
-  for (const signal of ['SIGHUP', 'SIGUSR1', 'SIGUSR2'] as const) {
+  for (const signal of new Set(['SIGHUP', 'SIGUSR1', 'SIGUSR2', ...(p.reloadSignal ? [p.reloadSignal] : [])] as NodeJS.Signals[])) {
     process.on(signal, () => {
       if (current !== null && !current.exited) process.kill(current.pid, signal);
     });
   }
   for (const signal of ['SIGTERM', 'SIGINT'] as const) {
     process.on(signal, () => {
+      if (stopSignal === null) io.tell({ STOPPING: '1', STATUS: `stopping (${signal})` });
       stopSignal ??= signal;
       stopRequested(signal);
     });
@@ -62,7 +79,7 @@ export async function supervise(p: SupervisorPlan): Promise<number> {
 
   const crashes: number[] = [];
   let consecutive = 0;
-  let launcherWaiting = true;
+  let waiting = true;
   for (;;) {
     const startedAt = Date.now();
     const notifySocket = p.ready === 'notify' ? NotifySocket.open(p.credentials) : null;
@@ -74,17 +91,16 @@ export async function supervise(p: SupervisorPlan): Promise<number> {
       return giveUp(`cannot start the program: ${describeError(err)}`);
     }
     current = child;
+    io.onProgram?.(child.pid);
     state.programPid = child.pid;
     save();
     const error = await readiness(p, child, notifySocket, stopping);
     if (error === null) {
-      if (launcherWaiting) {
-        // The launcher waits for this: READY=1 once the program is ready by its own mode.
-        tellLauncher({ READY: '1' });
-        launcherWaiting = false;
-      }
+      // The launcher (or systemd) waits for this: READY=1 once the program is ready by its mode.
+      io.tell(waiting ? { READY: '1', STATUS: `running (pid ${child.pid})` } : { STATUS: `running (pid ${child.pid}, restart ${state.restarts})` });
+      waiting = false;
       logEvent(`program ready (pid ${child.pid})`);
-    } else if (launcherWaiting && stopSignal === null) {
+    } else if (waiting && stopSignal === null) {
       await child.kill();
       return giveUp(error);
     } else if (stopSignal === null) {
@@ -105,10 +121,11 @@ export async function supervise(p: SupervisorPlan): Promise<number> {
     state.lastExit = how;
     state.programPid = null;
     const success = status !== null && status.signal === null && p.successExitCodes.includes(status.code ?? -1);
-    if (success && p.restart === 'on-failure') {
-      logEvent(`program ${how}; not restarted (restart on-failure)`);
+    if (p.restart === 'never' || (success && p.restart === 'on-failure')) {
+      logEvent(`program ${how}; not restarted (restart ${p.restart})`);
       save();
-      return 0;
+      if (p.restart === 'on-failure' || status === null) return 0;
+      return status.signal !== null ? 128 + (osConstants.signals[status.signal] ?? 0) : (status.code ?? 0);
     }
     const now = Date.now();
     // A run longer than the window was stable: the delay starts over.
@@ -125,6 +142,7 @@ export async function supervise(p: SupervisorPlan): Promise<number> {
     consecutive++;
     state.restarts = (state.restarts ?? 0) + 1;
     logEvent(`program ${how}; restarting${delay > 0 ? ` in ${Math.round(delay)} ms` : ''} (restart ${state.restarts})`);
+    io.tell({ STATUS: `program ${how}; restarting (restart ${state.restarts})` });
     save();
     if (delay > 0) {
       let timer: NodeJS.Timeout | undefined;
@@ -142,21 +160,12 @@ export async function supervise(p: SupervisorPlan): Promise<number> {
     state.programPid = null;
     save();
     logEvent(`program failed to start: ${reason}`);
-    if (launcherWaiting) tellLauncher({ STATUS: reason });
+    if (waiting) io.tell({ STATUS: reason });
     return 1;
   }
 }
 
-function tellLauncher(fields: Record<string, string>): void {
-  try {
-    notify(fields);
-  } catch {
-    logEvent('launcher gone before ready; running anyway');
-  }
-  if (fields.READY === '1') delete process.env.NOTIFY_SOCKET;
-}
-
-function start(p: SupervisorPlan, listeners: number[], lockFd: number, notifySocket: NotifySocket | null): ChildWatch {
+function start(p: SupervisorPlan, listeners: number[], lockFd: number | null, notifySocket: NotifySocket | null): ChildWatch {
   const env: Record<string, string> = { ...p.env, ...(listeners.length > 0 ? activationEnv(listeners.length) : {}) };
   if (notifySocket !== null) env.NOTIFY_SOCKET = notifySocket.address;
   const pid = spawnChild(p.file, {
@@ -167,7 +176,7 @@ function start(p: SupervisorPlan, listeners: number[], lockFd: number, notifySoc
     // stdout and stderr: ours, the log file. The lock after the sockets, as from the launcher.
     stdout: 1,
     stderr: 2,
-    fds: [...listeners, lockFd],
+    fds: lockFd === null ? listeners : [...listeners, lockFd],
     rlimits: p.rlimits,
     credentials: p.credentials,
     noNewPrivileges: p.noNewPrivileges,
