@@ -1,11 +1,11 @@
 // The daemonkit command with real programs: start (the program itself is the daemon), stop
 // (waits for the lock, SIGKILL after the timeout), status (LSB exit codes), and bad input:
 // one line naming it, the exit code, nothing left behind.
-import { spawn, spawnSync } from 'node:child_process';
-import { chmodSync, existsSync, readFileSync, readlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, readlinkSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { fixture, isAlive, ourChildren, root, useProcessControl, useTmpDir, waitFor, received } from './helpers';
+import { fixture, isAlive, ourChildren, useProcessControl, useTmpDir, waitFor, received } from './helpers';
+import { cli, cliIn, cliPath, pidOf } from './cli-run';
 
 const answer = received;
 
@@ -13,27 +13,7 @@ const pc = useProcessControl();
 const tmp = useTmpDir();
 let n = 0;
 const fresh = (name: string) => join(tmp(), `${++n}-${name}`);
-const cliPath = join(root, 'dist', 'cli.js');
-
-/** Runs the command to its end without blocking the event loop (its daemons become ours). */
-function cli(...args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return cliIn({}, ...args);
-}
-
-function cliIn(env: NodeJS.ProcessEnv, ...args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    // `--` as the shebang has it: Node would otherwise take --env-file for itself.
-    const child = spawn(process.execPath, ['--', cliPath, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
-
 const paths = (name: string) => ['--pid-file', fresh(`${name}.pid`), '--log-file', fresh(`${name}.log`)];
-const pidOf = (stdout: string) => Number(/started \(pid (\d+)\)/.exec(stdout)![1]);
 
 it('prints the version and usage', async () => {
   expect((await cli('--version')).stdout).toBe(`${require('../package.json').version}\n`);
@@ -288,6 +268,4 @@ describe('bad input: one line naming it, exit 2 (or 1), nothing left', () => {
     expect(existsSync(pidFile)).toBe(false);
     expect(ourChildren()).toEqual([]);
   });
-  void chmodSync;
-  void spawnSync;
 });

@@ -10,7 +10,7 @@ import { resolveLimits } from './limits';
 import { bindListeners, unbind, type Bound } from './listeners';
 import { lockPidFile } from './lock';
 import type { Plan } from './options';
-import { closeLogs, openLogs, type LogFiles } from './output';
+import { closeLogs, openLogs, removeEmptyLogs, type LogFiles } from './output';
 import type { PidFile } from './pidfile';
 import { addressOf, handedOverListeners, type Listener } from './service';
 import type { Step } from './steps';
@@ -63,7 +63,7 @@ export const firstSteps: Step<StartContext>[] = [
     run(ctx) {
       ctx.logs = openLogs(ctx.plan);
       // Our copies: the service has its own (forked), or they are on 1 and 2 (enter).
-      return { release: () => closeLogs(ctx.logs) };
+      return { release: () => closeLogs(ctx.logs), undo: () => removeEmptyLogs(ctx.logs) };
     },
   },
   {

@@ -2,7 +2,7 @@
 // wrote before it was ready, shown on the terminal when the start fails (step "report").
 // With no log file, a service of daemonize() writes into a pipe to the launcher until it is
 // ready, then to /dev/null: the lines before a failure are never lost (docs/design.md).
-import { closeSync, fchownSync, fstatSync, readSync, constants as fsConstants } from 'node:fs';
+import { closeSync, fchownSync, fstatSync, lstatSync, readSync, unlinkSync, constants as fsConstants } from 'node:fs';
 import type { Socket } from 'node:net';
 import { StartError, describeError } from '../errors';
 import type { Plan } from './options';
@@ -16,6 +16,8 @@ export interface LogFiles {
   stderr?: number;
   /** Sizes when opened: the tail shown on failure is what this start wrote. */
   sizes: Map<string, number>;
+  /** The files this start created, removed again by a failed start that wrote nothing. */
+  created?: { path: string; fd: number; dev: number; ino: number }[];
 }
 
 /**
@@ -39,6 +41,7 @@ export function openLogs(plan: Plan): LogFiles {
     }
     opened.push(file.fd);
     logs.sizes.set(path, file.stat.size);
+    if (file.created) (logs.created ??= []).push({ path, fd: file.fd, dev: file.stat.dev, ino: file.stat.ino });
     const creds = plan.credentials;
     if (creds !== undefined && file.created) fchownSync(file.fd, creds.uid, creds.gid);
     return file.fd;
@@ -51,6 +54,21 @@ export function openLogs(plan: Plan): LogFiles {
     throw err;
   }
   return logs;
+}
+
+/**
+ * Undoes a failed start's log files: each one it created and nothing wrote to goes, if the
+ * path is still that very file. One with the program's last words stays, for the operator.
+ */
+export function removeEmptyLogs(logs: LogFiles): void {
+  for (const c of logs.created ?? []) {
+    try {
+      const st = lstatSync(c.path);
+      if (st.dev === c.dev && st.ino === c.ino && fstatSync(c.fd).size === 0) unlinkSync(c.path);
+    } catch {
+      // gone already
+    }
+  }
 }
 
 export function closeLogs(logs: LogFiles): void {
