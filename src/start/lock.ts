@@ -1,6 +1,6 @@
 // Step "lock": the PID file is the instance lock (docs/design.md, Facts 3), taken
 // before anything else is created, so that when another instance runs, that is the answer.
-import { fchownSync, lstatSync } from 'node:fs';
+import { fchownSync, lstatSync, readdirSync, statSync } from 'node:fs';
 import { DaemonizeError, StartError, describeError } from '../errors';
 import { PidFile, type PidFileAcquire } from './pidfile';
 import { UnsafeFileError } from '../os/safe-open';
@@ -40,8 +40,12 @@ export async function lockPidFile(plan: Plan, interruptedBy: () => NodeJS.Signal
       throw new StartError(`cannot open PID file (pidFile): ${describeError(err)}; ${fixFor(err, 'pidFile')}`);
     }
     if (result.acquired) break;
-    if (result.pid !== null || Date.now() > deadline) {
-      throw new DaemonizeError(`${plan.name} already running (pid ${result.pid ?? 'unknown'})`, 3, true);
+    // A winner that took the lock of a stale file empties it a moment later: until then the
+    // dead holder's pid is still there. The holder's pid counts once that process has the
+    // very file open (the service inherits the locked descriptor).
+    const holder = result.pid !== null && holdsFile(result.pid, result.dev, result.ino) ? result.pid : null;
+    if (holder !== null || Date.now() > deadline) {
+      throw new DaemonizeError(`${plan.name} already running (pid ${holder ?? result.pid ?? 'unknown'})`, 3, true);
     }
     await new Promise((r) => setTimeout(r, 20));
     const signal = interruptedBy();
@@ -63,4 +67,26 @@ export async function lockPidFile(plan: Plan, interruptedBy: () => NodeJS.Signal
     }
   }
   return result.pidFile;
+}
+
+/** Whether process `pid` has the file (dev, ino) open; true when its fds cannot be read. */
+function holdsFile(pid: number, dev: number, ino: number): boolean {
+  if (process.platform !== 'linux') return true;
+  let fds: string[];
+  try {
+    fds = readdirSync(`/proc/${pid}/fd`);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    // Gone (ENOENT): not the holder. Not ours to read: believe it.
+    return code !== 'ENOENT' && code !== 'ESRCH';
+  }
+  for (const fd of fds) {
+    try {
+      const st = statSync(`/proc/${pid}/fd/${fd}`);
+      if (st.dev === dev && st.ino === ino) return true;
+    } catch {
+      // closed meanwhile
+    }
+  }
+  return false;
 }

@@ -7,7 +7,7 @@ import { isSafeFile, openSafeFile, UnsafeFileError } from '../os/safe-open';
 
 export type PidFileAcquire =
   | { acquired: true; pidFile: PidFile; stalePid: number | null; created: boolean }
-  | { acquired: false; pid: number | null };
+  | { acquired: false; pid: number | null; dev: number; ino: number };
 
 export class PidFile {
   // Once closed, the descriptor number may belong to another file: never touch it again.
@@ -48,7 +48,7 @@ export class PidFile {
         if (!tryLock(fd)) {
           const pid = pidIn(readAll(fd));
           closeSync(fd);
-          return { acquired: false, pid };
+          return { acquired: false, pid, dev: st.dev, ino: st.ino };
         }
         // The holder we raced with may have unlinked the file after we opened it: then our
         // lock is on a dead inode and another launcher may lock a new file at `path`.
