@@ -49,3 +49,5 @@ export { restart } from './control/restart';
 export { reloadService } from './control/reload-service';
 export type { ReloadResult } from './control/reload-service';
 export { readConfig } from './control/config';
+export { systemdUnit } from './control/unit';
+export type { UnitPaths } from './control/unit';
