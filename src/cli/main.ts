@@ -11,6 +11,7 @@ import { reloadCommand } from './reload-command';
 import { startCommand } from './start-command';
 import { listCommand, statusCommand } from './status-command';
 import { restartCommand, stopCommand } from './stop-command';
+import { unitCommand } from './unit-command';
 import { USAGE } from './usage';
 
 const COMMANDS: Record<string, (args: string[]) => number | Promise<number>> = {
@@ -21,6 +22,7 @@ const COMMANDS: Record<string, (args: string[]) => number | Promise<number>> = {
   status: statusCommand,
   list: listCommand,
   logs: logsCommand,
+  unit: unitCommand,
 };
 
 export async function main(argv: string[]): Promise<number> {
