@@ -51,3 +51,5 @@ export type { ReloadResult } from './control/reload-service';
 export { readConfig } from './control/config';
 export { runService } from './control/run';
 export type { RunResult } from './control/run';
+export { systemdUnit } from './control/unit';
+export type { UnitPaths } from './control/unit';

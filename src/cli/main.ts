@@ -12,6 +12,7 @@ import { runCommand } from './run-command';
 import { startCommand } from './start-command';
 import { listCommand, statusCommand } from './status-command';
 import { restartCommand, stopCommand } from './stop-command';
+import { unitCommand } from './unit-command';
 import { USAGE } from './usage';
 
 const COMMANDS: Record<string, (args: string[]) => number | Promise<number>> = {
@@ -23,6 +24,7 @@ const COMMANDS: Record<string, (args: string[]) => number | Promise<number>> = {
   list: listCommand,
   logs: logsCommand,
   run: runCommand,
+  unit: unitCommand,
 };
 
 export async function main(argv: string[]): Promise<number> {
