@@ -42,7 +42,7 @@ export type { StopOptions, StopResult } from './control/stop';
 export { serviceStatus } from './control/status';
 export type { ServiceStatus } from './control/status';
 export type { ServiceOptions } from './control/service-options';
-export { defaultRunDir, defaultLogDir } from './control/paths';
+export { defaultRunDir, defaultLogDir, pidFileOf } from './control/paths';
 export { listServices } from './control/list';
 export { lastLines, follow } from './control/follow';
 export { restart } from './control/restart';

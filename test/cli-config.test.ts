@@ -71,6 +71,17 @@ describe('--config', () => {
   });
 });
 
+it('a service whose PID file is in a directory of its own (a unit with User=) is found by name and listed', async () => {
+  const d = dirs();
+  mkdirSync(join(d.DAEMONKIT_RUN_DIR, 'own'), { recursive: true });
+  const pidFile = join(d.DAEMONKIT_RUN_DIR, 'own', 'own.pid');
+  const r = await cliIn(d, 'start', '--name', 'own', '--pid-file', pidFile, '--ready', 'exec', '--', 'sleep', '1000');
+  const pid = pc.track(pidOf(r.stdout));
+  expect(JSON.parse((await cliIn(d, 'status', '--name', 'own', '--json')).stdout)).toMatchObject({ state: 'running', pid, pidFile });
+  expect(JSON.parse((await cliIn(d, 'list', '--json')).stdout)).toMatchObject([{ name: 'own', pid, pidFile }]);
+  expect((await cliIn(d, 'stop', '--name', 'own')).stdout).toBe(`own stopped (pid ${pid})\n`);
+});
+
 describe('--reload and readiness by systemd-notify', () => {
   it('--reload restart: reload starts it again; --reload USR2: reload sends SIGUSR2', async () => {
     const d = dirs();

@@ -2,9 +2,8 @@
 // error naming it), and the start options turned into ServiceOptions. Durations are seconds,
 // or a number with ms, s or min.
 import type { ParseArgsConfig } from 'node:util';
-import { join } from 'node:path';
 import { OptionError } from '../errors';
-import { defaultRunDir, type ServiceOptions } from '../index';
+import { defaultRunDir, pidFileOf, type ServiceOptions } from '../index';
 import { parse } from './io';
 
 export const START_OPTIONS = {
@@ -111,7 +110,7 @@ export interface Selected {
 
 export function selected(values: { name?: string; 'pid-file'?: string }): Selected {
   if (values.name === undefined && values['pid-file'] === undefined) throw new OptionError('give --name or --pid-file');
-  return { name: values.name, pidFile: values['pid-file'] ?? join(defaultRunDir(), `${values.name}.pid`) };
+  return { name: values.name, pidFile: values['pid-file'] ?? pidFileOf(values.name!, defaultRunDir()) };
 }
 
 /**

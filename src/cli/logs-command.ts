@@ -2,7 +2,7 @@
 // rotations (rename and copytruncate).
 import { join } from 'node:path';
 import { OptionError, describeError } from '../errors';
-import { defaultLogDir, defaultRunDir, follow, lastLines, serviceStatus } from '../index';
+import { defaultLogDir, follow, lastLines, pidFileOf, serviceStatus } from '../index';
 import { parse, say } from './io';
 import { USAGE } from './usage';
 
@@ -10,7 +10,7 @@ export async function logsCommand(args: string[]): Promise<number> {
   const { values } = parse(args, { name: { type: 'string' }, 'log-file': { type: 'string' }, lines: { type: 'string', short: 'n' }, follow: { type: 'boolean', short: 'f' }, help: { type: 'boolean', short: 'h' } }, false);
   if (values.help) return say(1, USAGE), 0;
   if (values.name === undefined && values['log-file'] === undefined) throw new OptionError('give --name or --log-file');
-  const path = values['log-file'] ?? serviceStatus(join(defaultRunDir(), `${values.name}.pid`), values.name).logFile ?? join(defaultLogDir(), `${values.name}.log`);
+  const path = values['log-file'] ?? serviceStatus(pidFileOf(values.name!), values.name).logFile ?? join(defaultLogDir(), `${values.name}.log`);
   const lines = values.lines === undefined ? 10 : Number(values.lines);
   if (!Number.isSafeInteger(lines) || lines < 0) throw new OptionError(`-n must be a number of lines, got '${values.lines}'`);
   let end: number;

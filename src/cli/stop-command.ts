@@ -1,8 +1,7 @@
 // daemonkit stop and restart, of one service (--name, --pid-file) or of every service of a
 // --config file (stopped last first). stop: 0 stopped or not running, 1 could not, 2 bad input.
-import { join } from 'node:path';
 import { OptionError } from '../errors';
-import { defaultRunDir, readConfig, restart, stop } from '../index';
+import { pidFileOf, readConfig, restart, stop } from '../index';
 import { duration, SELECT_OPTIONS, selected, type Selected } from './args';
 import { parse, say } from './io';
 import { USAGE } from './usage';
@@ -16,7 +15,7 @@ function targets(values: { name?: string; 'pid-file'?: string; config?: string }
   return readConfig(values.config).map((s) => {
     const name = s.name ?? s.command?.[0]?.split('/').pop();
     if (!name) throw new OptionError(`--config ${values.config}: a service without "name" or "command"; give it a name`);
-    return { name, pidFile: s.pidFile ?? join(defaultRunDir(), `${name}.pid`) };
+    return { name, pidFile: s.pidFile ?? pidFileOf(name) };
   });
 }
 

@@ -4,7 +4,7 @@
 // ~/.local/state/daemonkit. DAEMONKIT_RUN_DIR and DAEMONKIT_LOG_DIR choose others. Never a
 // directory anyone may write: another user could put a
 // link where a PID file or log is about to be opened.
-import { mkdirSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, statSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { StartError } from '../errors';
@@ -34,4 +34,16 @@ export function ensureDirectory(dir: string, option: string): void {
   if ((st.mode & 0o002) !== 0) {
     throw new StartError(`${dir} may be written by anybody (mode ${(st.mode & 0o7777).toString(8)}) (${option}); use a directory only the service's owner may write`);
   }
+}
+
+/**
+ * Where the service NAME keeps its PID file: NAME.pid in the run directory, or
+ * NAME/NAME.pid for a unit that runs as its user (`daemonkit unit --user`: a
+ * RuntimeDirectory= of its own, the only place that user may write under /run/daemonkit).
+ */
+export function pidFileOf(name: string, runDir: string = defaultRunDir()): string {
+  const flat = join(runDir, `${name}.pid`);
+  if (existsSync(flat) || existsSync(join(runDir, `${name}.json`))) return flat;
+  const own = join(runDir, name, `${name}.pid`);
+  return existsSync(own) || existsSync(join(runDir, name, `${name}.json`)) ? own : flat;
 }
