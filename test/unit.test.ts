@@ -138,8 +138,10 @@ describe('a plain service', () => {
     expect(value(text, 'SyslogIdentifier')).toBe('web');
     expect(value(text, 'ExecStart').startsWith(`${node} -- ${cliPath} run `)).toBe(true);
     expect(commandLine(value(text, 'ExecStart'))).toEqual(
-      run('--name', 'web', '--pid-file', '/run/daemonkit/web.pid', '--restart', 'on-failure', '--stop-signal', 'TERM', '--stop-timeout', '10s', '--', node, '/srv/web/server.js', '--port', '8080'),
+      // The program's directory is where the command ran (as for start): server.js there.
+      run('--name', 'web', '--pid-file', '/run/daemonkit/web.pid', '--cwd', process.cwd(), '--restart', 'on-failure', '--stop-signal', 'TERM', '--stop-timeout', '10s', '--', node, '/srv/web/server.js', '--port', '8080'),
     );
+    expect(value(text, 'WorkingDirectory')).toBe(process.cwd());
     expect(value(text, 'ExecReload')).toBe('/bin/kill -HUP $MAINPID');
     expect(value(text, 'Restart')).toBe('on-failure');
     expect(value(text, 'KillMode')).toBe('mixed');
@@ -256,7 +258,7 @@ describe('from --config', () => {
     expect(values(text, 'RuntimeDirectory')).toEqual([]);
     expect(value(text, 'ReadWritePaths')).toBe(`-${join(dir, 'run')}`);
     expect(commandLine(value(text, 'ExecStart'))).toEqual(
-      run('--name', 'worker', '--pid-file', join(dir, 'run', 'worker.pid'), '--ready-timeout', '5s', '--restart', 'always', '--stop-signal', 'INT', '--stop-timeout', '20s', '--reload', 'restart', '--', node, 'worker.js'),
+      run('--name', 'worker', '--pid-file', join(dir, 'run', 'worker.pid'), '--cwd', dir, '--ready-timeout', '5s', '--restart', 'always', '--stop-signal', 'INT', '--stop-timeout', '20s', '--reload', 'restart', '--', node, 'worker.js'),
     );
   });
 

@@ -3,7 +3,7 @@
 // or a number with ms, s or min.
 import type { ParseArgsConfig } from 'node:util';
 import { OptionError } from '../errors';
-import { defaultRunDir, pidFileOf, type ServiceOptions } from '../index';
+import { defaultRunDir, pidFileOf, readConfig, type ServiceOptions } from '../index';
 import { parse } from './io';
 
 export const START_OPTIONS = {
@@ -124,4 +124,15 @@ export function withFlags(services: ServiceOptions[], flags: Partial<ServiceOpti
     }
   }
   return services.map((s) => ({ ...s, ...flags }) as ServiceOptions);
+}
+
+/**
+ * The services a start, run or unit command is about: the flags' one, or the config's with
+ * the flags over each. The program's directory is the one the command runs in unless --cwd
+ * (or the config file, whose directory it is otherwise) says another, as pm2 does: relative
+ * arguments such as `server.js` mean what they mean where it was typed.
+ */
+export function servicesOf(flags: Partial<ServiceOptions>, config: string | undefined): ServiceOptions[] {
+  const services = config === undefined ? [flags as ServiceOptions] : withFlags(readConfig(config), flags);
+  return services.map((s) => ({ ...s, cwd: s.cwd ?? process.cwd() }));
 }

@@ -1,15 +1,15 @@
 // daemonkit start: 0 started (ready by its mode), 1 failed, 2 bad input, 3 already running.
 // With --config of several services, they start in order; when one fails, those this command
 // started are stopped again, so that the set starts together or not at all.
-import { readConfig, start, stop, type ServiceOptions, type StartResult } from '../index';
-import { startArgs, withFlags } from './args';
+import { start, stop, type ServiceOptions, type StartResult } from '../index';
+import { servicesOf, startArgs } from './args';
 import { say } from './io';
 import { USAGE } from './usage';
 
 export async function startCommand(args: string[]): Promise<number> {
   const { flags, config, help } = startArgs(args, 'start');
   if (help) return say(1, USAGE), 0;
-  const services = config === undefined ? [flags as ServiceOptions] : withFlags(readConfig(config), flags);
+  const services = servicesOf(flags, config);
   const started: Array<Extract<StartResult, { ok: true }> & { options: ServiceOptions }> = [];
   let code = 0;
   for (const options of services) {

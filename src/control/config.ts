@@ -1,7 +1,7 @@
 // --config FILE: one service as JSON with the start options' names in camelCase, or
 // { "services": [ ... ] } to start and stop several together. Relative paths in it are
-// relative to the file's directory, as a unit file's are to nothing: a config works from any
-// working directory. Every mistake is one OptionError naming the file and the key.
+// relative to the file's directory, which is also the program's unless "cwd" says another:
+// a config works from any working directory. Every mistake is one OptionError naming the file and the key.
 import { readFileSync } from 'node:fs';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { OptionError } from '../errors';
@@ -46,6 +46,8 @@ function service(item: unknown, where: string, base: string): ServiceOptions {
   if (o.command !== undefined && (!Array.isArray(o.command) || o.command.some((a) => typeof a !== 'string'))) {
     throw new OptionError(`--config ${where}: "command" must be an array of strings, e.g. ["node", "server.js"]`);
   }
+  // The program runs in the file's directory unless the file says another.
+  o.cwd ??= base;
   for (const key of PATHS) {
     if (o[key] === undefined) continue;
     if (typeof o[key] !== 'string') throw new OptionError(`--config ${where}: "${key}" must be a path`);
