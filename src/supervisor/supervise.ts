@@ -61,9 +61,12 @@ export async function supervise(p: SupervisorPlan, io: SupervisorIo): Promise<nu
     }
   };
   let current: ChildWatch | null = null;
-  let stopRequested: (signal: NodeJS.Signals) => void = () => {};
-  const stopping = new Promise<NodeJS.Signals>((resolve) => (stopRequested = resolve));
   let stopSignal: NodeJS.Signals | null = null;
+  // A promise per run of the program that settles on stop: a reaction added to a promise
+  // that never settles is kept as long as that promise, so one for the supervisor's life
+  // kept every run's reactions (about 500 bytes a restart). The last one is dropped here.
+  let stopRequested: (signal: NodeJS.Signals) => void = () => {};
+  const untilStop = () => new Promise<NodeJS.Signals>((resolve) => (stopSignal !== null ? resolve(stopSignal) : (stopRequested = resolve)));
   for (const signal of new Set(['SIGHUP', 'SIGUSR1', 'SIGUSR2', ...(p.reloadSignal ? [p.reloadSignal] : [])] as NodeJS.Signals[])) {
     process.on(signal, () => {
       if (current !== null && !current.exited) process.kill(current.pid, signal);
@@ -73,7 +76,7 @@ export async function supervise(p: SupervisorPlan, io: SupervisorIo): Promise<nu
     process.on(signal, () => {
       if (stopSignal === null) io.tell({ STOPPING: '1', STATUS: `stopping (${signal})` });
       stopSignal ??= signal;
-      stopRequested(signal);
+      stopRequested(stopSignal);
     });
   }
 
@@ -82,6 +85,7 @@ export async function supervise(p: SupervisorPlan, io: SupervisorIo): Promise<nu
   let waiting = true;
   for (;;) {
     const startedAt = Date.now();
+    const stopping = untilStop();
     const notifySocket = p.ready === 'notify' ? NotifySocket.open(p.credentials) : null;
     let child: ChildWatch;
     try {
