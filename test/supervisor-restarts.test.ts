@@ -2,11 +2,12 @@
 // --max-restarts): it must be able to restart forever, so nothing may pile up per restart.
 // bench/restarts.mjs measures issue 12's 10,000-restart target; these check the same
 // invariants at a scale that runs in seconds. No timings are asserted.
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { expect, it } from 'vitest';
-import { fixture, useProcessControl, useTmpDir, waitFor } from './helpers';
+import { serviceStatus } from '../src/index';
 import { cliIn } from './cli-run';
+import { fixture, isAlive, useProcessControl, useTmpDir, waitFor } from './helpers';
 
 const pc = useProcessControl();
 const tmp = useTmpDir();
@@ -31,6 +32,28 @@ async function crashLoop(extraEnv: NodeJS.ProcessEnv = {}) {
   return { dirs, pidFile, supervisor, until };
 }
 
+/**
+ * The supervisor's lasting descriptors (number -> what it is): those in every one of many
+ * reads over ~0.1 s. For an instant per restart it also holds spawn's error pipe and the
+ * state file's temporary copy; a leaked descriptor would be in every read.
+ */
+async function lastingFds(pid: number): Promise<Record<string, string>> {
+  let lasting: Record<string, string> | null = null;
+  for (let i = 0; i < 50; i++) {
+    const now: Record<string, string> = {};
+    for (const fd of readdirSync(`/proc/${pid}/fd`)) {
+      try {
+        now[fd] = readlinkSync(`/proc/${pid}/fd/${fd}`);
+      } catch {
+        // closed meanwhile
+      }
+    }
+    lasting = lasting === null ? now : Object.fromEntries(Object.entries(lasting).filter(([fd, to]) => now[fd] === to));
+    await new Promise((r) => setTimeout(r, 2));
+  }
+  return lasting!;
+}
+
 /** Stops the service by the command, as a user would, and checks the supervisor is gone. */
 async function stopped(dirs: NodeJS.ProcessEnv, supervisor: number) {
   const r = await cliIn(dirs, 'stop', '--name', 'crash');
@@ -48,5 +71,20 @@ it('300 restarts: no promise is left behind per restart (a stop promise held eve
   // Runs in flight and collections still to come hold some (10 to 30 more here); before the
   // fix each restart left 3 for good (about 720 more).
   expect(at300 - at50).toBeLessThan(150);
+  await stopped(dirs, supervisor);
+}, 300_000);
+
+it('300 restarts: the supervisor keeps the same descriptors, its pid and the PID file\'s lock', async () => {
+  const { dirs, pidFile, supervisor, until } = await crashLoop();
+  await until(50);
+  const early = await lastingFds(supervisor);
+  // Its own: the log (1, 2), the lock (3), Node's event loop and threads; nothing per run.
+  expect(early).toMatchObject({ 1: join(dirs.DAEMONKIT_LOG_DIR, 'crash.log'), 3: pidFile });
+  await until(300);
+  expect(await lastingFds(supervisor)).toEqual(early);
+  // Still the daemon: the same process, named in the PID file and holding its lock.
+  expect(isAlive(supervisor)).toBe(true);
+  expect(readFileSync(pidFile, 'utf8')).toBe(`${supervisor}\n`);
+  expect(serviceStatus(pidFile)).toMatchObject({ state: 'running', pid: supervisor });
   await stopped(dirs, supervisor);
 }, 300_000);
