@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { listenTcp } from '../src/index';
-import { isAlive, ourChildren, packageAsNobody, rootIt, useProcessControl, useTmpDir, waitFor } from './helpers';
+import { fixture, freePort, httpGet, isAlive, ourChildren, packageAsNobody, rootIt, useProcessControl, useTmpDir, waitFor } from './helpers';
 import { cli, cliIn, pidOf } from './cli-run';
 
 const pc = useProcessControl();
@@ -80,6 +80,18 @@ it('a service whose PID file is in a directory of its own (a unit with User=) is
   expect(JSON.parse((await cliIn(d, 'status', '--name', 'own', '--json')).stdout)).toMatchObject({ state: 'running', pid, pidFile });
   expect(JSON.parse((await cliIn(d, 'list', '--json')).stdout)).toMatchObject([{ name: 'own', pid, pidFile }]);
   expect((await cliIn(d, 'stop', '--name', 'own')).stdout).toBe(`own stopped (pid ${pid})\n`);
+});
+
+it('a program that calls daemonize() itself, started by the command: it does not fork again, it serves on the socket it was handed', async () => {
+  const d = dirs();
+  const port = freePort();
+  const r = await cliIn(d, 'start', '--name', 'dz', '--listen', `127.0.0.1:${port}`, '--', process.execPath, fixture('lifecycle.mjs'), JSON.stringify({ daemon: { name: 'dz' } }));
+  expect([r.code, r.stderr]).toEqual([0, '']);
+  const pid = pc.track(pidOf(r.stdout));
+  // The process the command started is the one that answers: daemonize() saw NOTIFY_SOCKET
+  // and LISTEN_FDS, as under systemd, and served in place.
+  expect(await httpGet(port)).toBe(`gen 0 pid ${pid}\n`);
+  expect((await cliIn(d, 'stop', '--name', 'dz')).stdout).toBe(`dz stopped (pid ${pid})\n`);
 });
 
 describe('--reload and readiness by systemd-notify', () => {
