@@ -1,4 +1,7 @@
-// fork → setsid → fork → execve, and the plain fork → execve the supervisor needs.
+// fork → setsid → fork → execve, and the plain fork → execve the supervisor needs. A daemon
+// may take a second spec, the program it supervises: the daemon forks it before its own
+// steps, so both start at once and the program is the daemon's child from its first
+// instruction (docs/design.md, "The supervised start").
 //
 // Everything the child uses is built before the first fork; between fork and execve it calls
 // only async-signal-safe functions (signal-safety(7)) on that data: no malloc, no N-API, no
@@ -42,19 +45,31 @@ enum Step : int32_t {
   kStepExecve,
   kStepVerify,
   kStepPrctl,
+  kStepPipe,
+  kStepProgramPid,  // not a failure: the daemon reports the program's pid
   kStepCount
 };
 
 const char* const kStepNames[kStepCount] = {
     "pid",       "fork",      "setsid",    "fcntl",       "open",        "dup2",
     "chdir",     "setrlimit", "setgroups", "setresgid",   "setresuid",   "close_range",
-    "sigprocmask", "execve",    "verify",    "prctl",
+    "sigprocmask", "execve",    "verify",    "prctl",       "pipe",        "program pid",
+};
+
+// The same steps failed by the supervised program (Record.program): "program:execve".
+const char* const kProgramStepNames[kStepCount] = {
+    "program:pid",       "program:fork",      "program:setsid",      "program:fcntl",
+    "program:open",      "program:dup2",      "program:chdir",       "program:setrlimit",
+    "program:setgroups", "program:setresgid", "program:setresuid",   "program:close_range",
+    "program:sigprocmask", "program:execve",  "program:verify",      "program:prctl",
+    "program:pipe",      "program:program pid",
 };
 
 struct Record {
   int32_t step;
   int32_t value;  // errno, or the pid for kStepPid
   int32_t index;  // which rlimit failed (kStepSetrlimit), else -1
+  int32_t program;  // 1: the step was the supervised program's
 };
 
 struct FdMove {
@@ -89,6 +104,9 @@ struct Spec {
   char* listen_pid;   // "LISTEN_PID=" + room for the digits, in envp; nullptr: none
   int cloexec_from;  // first descriptor above every target; scratch copies go at or above it
   int fd_limit;      // bound for the close-on-exec loop where close_range(2) is missing
+  const Spec* program;  // a daemon's supervised program, forked before the daemon's own steps
+  char* program_pid;    // "NAME=" + room for the digits, in envp: the program's pid; or nullptr
+  size_t program_pid_prefix;
 };
 
 // "LISTEN_PID=" and 20 digits: the service's own pid, known only after the last fork.
@@ -96,7 +114,7 @@ constexpr size_t kListenPidPrefix = sizeof "LISTEN_PID=" - 1;
 constexpr size_t kListenPidSize = kListenPidPrefix + 21;
 
 // Decimal digits of pid after the prefix, with no allocation (async-signal-safe).
-void FillListenPid(char* out, pid_t pid) {
+void FillPid(char* out, size_t prefix, pid_t pid) {
   char digits[21];
   int n = 0;
   unsigned long v = (unsigned long)pid;
@@ -104,21 +122,66 @@ void FillListenPid(char* out, pid_t pid) {
     digits[n++] = (char)('0' + v % 10);
     v /= 10;
   } while (v > 0);
-  char* p = out + kListenPidPrefix;
+  char* p = out + prefix;
   while (n > 0) *p++ = digits[--n];
   *p = '\0';
 }
 
-void WriteRecord(int fd, int32_t step, int32_t value, int32_t index = -1) {
-  Record r = {step, value, index};
-  // 12 bytes < PIPE_BUF: one atomic write or nothing.
+void WriteRecord(int fd, int32_t step, int32_t value, int32_t index = -1, int32_t program = 0) {
+  Record r = {step, value, index, program};
+  // 16 bytes < PIPE_BUF: one atomic write or nothing.
   while (write(fd, &r, sizeof r) < 0 && errno == EINTR) {
   }
 }
 
-[[noreturn]] void Fail(int fd, Step step, int err, int index = -1) {
-  WriteRecord(fd, step, err, index);
+// In a daemon that started its program: the program, which must not outlive a daemon that
+// failed before its execve (each child has its own copy of this variable).
+pid_t g_program = 0;
+
+void Reap(pid_t pid) {
+  int status;
+  while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  }
+}
+
+[[noreturn]] void Fail(int fd, Step step, int err, int index = -1, int32_t program = 0) {
+  WriteRecord(fd, step, err, index, program);
+  if (g_program > 0) {
+    kill(g_program, SIGKILL);
+    Reap(g_program);
+  }
   _exit(127);
+}
+
+[[noreturn]] void RunChild(const Spec* s, int errfd);
+
+// In the daemon, before its own steps touch a descriptor (the program's sources are the
+// caller's numbers): fork the program, and wait until it exec'd (EOF on a pipe of its own,
+// a moment) or failed. A failure goes on to the caller as the program's, and the daemon ends
+// without starting: the caller reports one error, as for its own steps.
+pid_t StartProgram(const Spec* program, int errfd) {
+  int fds[2];
+  int r = PipeCloexec(fds);
+  if (r < 0) Fail(errfd, kStepPipe, -r, -1, 1);
+  pid_t pid = ForkInChild();
+  if (pid < 0) Fail(errfd, kStepFork, errno, -1, 1);
+  if (pid == 0) {
+    close(fds[0]);
+    RunChild(program, fds[1]);
+  }
+  close(fds[1]);
+  Record rec;
+  ssize_t n;
+  do {
+    n = read(fds[0], &rec, sizeof rec);
+  } while (n < 0 && errno == EINTR);
+  close(fds[0]);
+  if (n == (ssize_t)sizeof rec) {
+    Reap(pid);
+    WriteRecord(errfd, rec.step, rec.value, rec.index, 1);
+    _exit(127);
+  }
+  return pid;
 }
 
 [[noreturn]] void RunChild(const Spec* s, int errfd) {
@@ -143,6 +206,13 @@ void WriteRecord(int fd, int32_t step, int32_t value, int32_t index = -1) {
       WriteRecord(errfd, kStepPid, (int32_t)pid);
       _exit(0);
     }
+  }
+
+  if (s->program != nullptr) {
+    g_program = StartProgram(s->program, errfd);
+    // Its pid, for the daemon (as LISTEN_PID below, written after the fork that made it).
+    if (s->program_pid != nullptr) FillPid(s->program_pid, s->program_pid_prefix, g_program);
+    WriteRecord(errfd, kStepProgramPid, (int32_t)g_program);
   }
 
   // Keep the error pipe clear of every target number before dup2 can overwrite it.
@@ -211,7 +281,7 @@ void WriteRecord(int fd, int32_t step, int32_t value, int32_t index = -1) {
 
   // As systemd does for socket activation (sd_listen_fds(3)): the variable names the process
   // the descriptors are for, which only this process knows now.
-  if (s->listen_pid != nullptr) FillListenPid(s->listen_pid, getpid());
+  if (s->listen_pid != nullptr) FillPid(s->listen_pid, kListenPidPrefix, getpid());
 
   sigset_t empty;
   sigemptyset(&empty);
@@ -236,13 +306,15 @@ struct Failure {
   int index;     // the rlimit that failed, or -1
 };
 
-// Returns the pid, or -1 with *failure filled in.
-pid_t Spawn(Spec* s, Failure* failure) {
+// Returns the pid (and the supervised program's in *program_pid), or -1 with *failure filled in.
+pid_t Spawn(Spec* s, Failure* failure, pid_t* program_pid) {
   // A closed source would make dup2 copy whatever the pipe or /dev/null opens at that number.
-  for (int i = 0; i < s->nmoves; i++) {
-    if (s->moves[i].src != -1 && fcntl(s->moves[i].src, F_GETFD) < 0) {
-      *failure = {"fcntl", errno, s->moves[i].src, -1};
-      return -1;
+  for (const Spec* spec = s; spec != nullptr; spec = spec->program) {
+    for (int i = 0; i < spec->nmoves; i++) {
+      if (spec->moves[i].src != -1 && fcntl(spec->moves[i].src, F_GETFD) < 0) {
+        *failure = {"fcntl", errno, spec->moves[i].src, -1};
+        return -1;
+      }
     }
   }
 
@@ -272,7 +344,8 @@ pid_t Spawn(Spec* s, Failure* failure) {
   // comes when the last writer is gone: the child (or, for a daemon, the middle process and
   // the daemon) exec'd or exited.
   pid_t daemon_pid = -1;
-  Record error = {-1, 0, -1};
+  *program_pid = -1;
+  Record error = {-1, 0, -1, 0};
   for (;;) {
     Record rec;
     ssize_t n = read(pipefd[0], &rec, sizeof rec);
@@ -280,6 +353,8 @@ pid_t Spawn(Spec* s, Failure* failure) {
     if (n != (ssize_t)sizeof rec) break;
     if (rec.step == kStepPid) {
       daemon_pid = rec.value;
+    } else if (rec.step == kStepProgramPid) {
+      *program_pid = rec.value;
     } else if (error.step < 0 && rec.step > 0 && rec.step < kStepCount) {
       error = rec;
     }
@@ -296,10 +371,16 @@ pid_t Spawn(Spec* s, Failure* failure) {
     // A daemon that failed before execve is in _exit(2) (its record came first), reparented
     // by now to us (as its subreaper: reap it, or it stays a zombie) or to init (ECHILD).
     if (s->daemon && daemon_pid > 0) WaitPid(daemon_pid, &status);
-    *failure = {kStepNames[error.step], error.value, -1, error.index};
+    *failure = {(error.program ? kProgramStepNames : kStepNames)[error.step], error.value, -1, error.index};
     return -1;
   }
   if (!s->daemon) return pid;
+  // A daemon with a program reports its pid before it execs: without it, it never did.
+  if (s->program != nullptr && *program_pid <= 0) {
+    if (daemon_pid > 0) WaitPid(daemon_pid, &status);
+    *failure = {"program:fork", ECHILD, -1, -1};
+    return -1;
+  }
   // No error record and a pid: the daemon closed the pipe by exec'ing (or was killed before
   // it, which its caller learns as it learns any later death). How the middle process ended
   // after sending the pid does not change that; it is never a reason to wait for the daemon.
@@ -318,79 +399,84 @@ std::vector<char*> CStrings(std::vector<std::string>& strings) {
 
 rlim_t LimitValue(double d) { return isinf(d) ? RLIM_INFINITY : (rlim_t)d; }
 
-// spawn({ file, argv, envp, cwd: string|null, umask: -1|mode, stdio: [3], fds: [],
-//         daemon, setsid, credentials: null|{ uid, gid, groups }, rlimits: [[id, soft, hard]],
-//         noNewPrivileges, setListenPid })
-//   -> pid
-// setListenPid adds LISTEN_PID=<the new program's pid> to its environment.
-// stdio entries and fds are descriptors, -1 for /dev/null; fds[i] lands at 3 + i. Every
-// field is validated in TypeScript (src/spawn.ts); here each is only checked to be of its C
-// type (Reader), so a wrong call throws a TypeError instead of forking with garbage.
-Napi::Value SpawnJs(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  Args args(info, "spawn", 1);
-  if (!args.Ok()) return env.Undefined();
-  Reader in(info[0], "spawn");
+// One spec as read from JavaScript, with the storage the Spec points into. Not copied or
+// moved once filled: the Spec holds pointers into it.
+struct OwnedSpec {
+  Spec s;
+  std::string file;
+  std::vector<std::string> argv_s, envp_s;
+  std::string cwd;
+  std::vector<char*> argv, envp;
+  std::vector<gid_t> groups;
+  std::vector<Limit> limits;
+  std::vector<FdMove> moves;
+  char listen_pid_buf[kListenPidSize] = "LISTEN_PID=";
+  std::string program_pid_buf;
+};
 
-  std::string file = in.String("file");
-  std::vector<std::string> argv_s = in.Strings("argv");
-  std::vector<std::string> envp_s = in.Strings("envp");
+// Reads one spec's fields (prefix names a nested one in messages); false with a TypeError
+// pending.
+bool ReadSpec(Napi::Value value, const std::string& prefix, OwnedSpec* o) {
+  Reader in(value, "spawn", prefix);
+  Spec& s = o->s;
+  memset(&s, 0, sizeof s);
+  o->file = in.String("file");
+  o->argv_s = in.Strings("argv");
+  o->envp_s = in.Strings("envp");
   bool has_cwd = in.Has("cwd");
-  std::string cwd = has_cwd ? in.String("cwd") : "";
+  o->cwd = has_cwd ? in.String("cwd") : "";
   int umask_value = (int)in.Int("umask", -1, 0777);
   std::vector<int64_t> stdio = in.Ints("stdio", -1, Check::kInt32Max, 3);
   std::vector<int64_t> fds = in.Ints("fds", -1, Check::kInt32Max);
-  bool daemon = in.Bool("daemon");
-  bool new_session = in.Bool("setsid");
-  bool no_new_privs = in.Bool("noNewPrivileges");
+  s.daemon = in.Bool("daemon");
+  s.new_session = in.Bool("setsid");
+  s.no_new_privs = in.Bool("noNewPrivileges");
   bool listen_pid = in.Bool("setListenPid");
-
-  Spec s;
-  memset(&s, 0, sizeof s);
-  std::vector<gid_t> groups;
   if (in.Has("credentials")) {
-    Napi::Value value = in.Object("credentials");
-    if (!in.Ok()) return env.Undefined();
-    Reader creds(value, "spawn", "credentials.");
+    Napi::Value creds_value = in.Object("credentials");
+    if (!in.Ok()) return false;
+    Reader creds(creds_value, "spawn", prefix + "credentials.");
     s.set_ids = true;
     s.uid = (uid_t)creds.Id("uid");
     s.gid = (gid_t)creds.Id("gid");
-    for (int64_t g : creds.Ints("groups", 0, Check::kUint32Max)) groups.push_back((gid_t)g);
-    if (!creds.Ok()) return env.Undefined();
+    for (int64_t g : creds.Ints("groups", 0, Check::kUint32Max)) o->groups.push_back((gid_t)g);
+    if (!creds.Ok()) return false;
   }
-  std::vector<Limit> limits;
   for (const auto& l : in.LimitTriples("rlimits")) {
     Limit limit;
     limit.resource = l.first;
     limit.value.rlim_cur = LimitValue(l.second.first);
     limit.value.rlim_max = LimitValue(l.second.second);
-    limits.push_back(limit);
+    o->limits.push_back(limit);
   }
-  if (!in.Ok()) return env.Undefined();
+  // A daemon's program: the name of the variable that tells the daemon the program's pid.
+  if (in.Has("programPidVariable")) {
+    o->program_pid_buf = in.String("programPidVariable") + "=";
+    s.program_pid_prefix = o->program_pid_buf.size();
+    o->program_pid_buf.resize(s.program_pid_prefix + 21, '\0');
+  }
+  if (!in.Ok()) return false;
 
-  std::vector<char*> argv = CStrings(argv_s);
-  std::vector<char*> envp = CStrings(envp_s);
-  char listen_pid_buf[kListenPidSize] = "LISTEN_PID=";
-  if (listen_pid) envp.insert(envp.end() - 1, listen_pid_buf);
-  std::vector<FdMove> moves;
-  for (size_t i = 0; i < 3; i++) moves.push_back({(int)stdio[i], (int)i, -1});
-  for (size_t i = 0; i < fds.size(); i++) moves.push_back({(int)fds[i], (int)(3 + i), -1});
+  o->argv = CStrings(o->argv_s);
+  o->envp = CStrings(o->envp_s);
+  if (listen_pid) o->envp.insert(o->envp.end() - 1, o->listen_pid_buf);
+  if (!o->program_pid_buf.empty()) o->envp.insert(o->envp.end() - 1, &o->program_pid_buf[0]);
+  for (size_t i = 0; i < 3; i++) o->moves.push_back({(int)stdio[i], (int)i, -1});
+  for (size_t i = 0; i < fds.size(); i++) o->moves.push_back({(int)fds[i], (int)(3 + i), -1});
 
-  s.file = file.c_str();
-  s.argv = argv.data();
-  s.envp = envp.data();
-  s.cwd = has_cwd ? cwd.c_str() : nullptr;
+  s.file = o->file.c_str();
+  s.argv = o->argv.data();
+  s.envp = o->envp.data();
+  s.cwd = has_cwd ? o->cwd.c_str() : nullptr;
   s.umask_value = umask_value;
-  s.moves = moves.data();
-  s.nmoves = (int)moves.size();
-  s.limits = limits.data();
-  s.nlimits = (int)limits.size();
-  s.daemon = daemon;
-  s.new_session = new_session;
-  s.groups = groups.data();
-  s.ngroups = groups.size();
-  s.no_new_privs = no_new_privs;
-  s.listen_pid = listen_pid ? listen_pid_buf : nullptr;
+  s.moves = o->moves.data();
+  s.nmoves = (int)o->moves.size();
+  s.limits = o->limits.data();
+  s.nlimits = (int)o->limits.size();
+  s.groups = o->groups.data();
+  s.ngroups = o->groups.size();
+  s.listen_pid = listen_pid ? o->listen_pid_buf : nullptr;
+  s.program_pid = o->program_pid_buf.empty() ? nullptr : &o->program_pid_buf[0];
 
   s.cloexec_from = 3 + (int)fds.size();
   struct rlimit lim;
@@ -400,14 +486,54 @@ Napi::Value SpawnJs(const Napi::CallbackInfo& info) {
   if (getrlimit(RLIMIT_NOFILE, &lim) == 0 && lim.rlim_max != RLIM_INFINITY && lim.rlim_max < (rlim_t)s.fd_limit) {
     s.fd_limit = (int)lim.rlim_max;
   }
+  return true;
+}
+
+// spawn({ file, argv, envp, cwd: string|null, umask: -1|mode, stdio: [3], fds: [],
+//         daemon, setsid, credentials: null|{ uid, gid, groups }, rlimits: [[id, soft, hard]],
+//         noNewPrivileges, setListenPid, program?: { the same fields }, programPidVariable? })
+//   -> pid, or with a program { pid, programPid }
+// setListenPid adds LISTEN_PID=<the new program's pid> to its environment. A daemon's
+// program is forked by the daemon before its own steps (daemon and setsid of the program:
+// false and true); programPidVariable names the variable of the daemon's environment that
+// says the program's pid. A failure of the program's steps is thrown as "program:<step>".
+// stdio entries and fds are descriptors, -1 for /dev/null; fds[i] lands at 3 + i. Every
+// field is validated in TypeScript (src/os/spawn.ts); here each is only checked to be of its C
+// type (Reader), so a wrong call throws a TypeError instead of forking with garbage.
+Napi::Value SpawnJs(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Args args(info, "spawn", 1);
+  if (!args.Ok()) return env.Undefined();
+  OwnedSpec daemon;
+  if (!ReadSpec(info[0], "", &daemon)) return env.Undefined();
+  OwnedSpec program;
+  bool has_program = false;
+  {
+    Reader in(info[0], "spawn");
+    has_program = in.Has("program");
+    if (has_program) {
+      Napi::Value value = in.Object("program");
+      if (!in.Ok() || !ReadSpec(value, "program.", &program)) return env.Undefined();
+      if (!daemon.s.daemon || program.s.daemon) {
+        Napi::TypeError::New(env, "daemonkit native: spawn(): a program is started only by a daemon, as its child").ThrowAsJavaScriptException();
+        return env.Undefined();
+      }
+      daemon.s.program = &program.s;
+    }
+    if (!in.Ok()) return env.Undefined();
+  }
 
   Failure failure = {"fork", 0, -1, -1};
-  pid_t pid = Spawn(&s, &failure);
+  pid_t program_pid = -1;
+  pid_t pid = Spawn(&daemon.s, &failure, &program_pid);
   if (pid < 0) {
     ThrowErrno(env, failure.err, failure.step, failure.fd, failure.index);
     return env.Undefined();
   }
-  return Napi::Number::New(env, pid);
+  if (!has_program) return Napi::Number::New(env, pid);
+  Napi::Object out = Napi::Object::New(env);
+  if (!Put(out, "pid", Napi::Number::New(env, pid)) || !Put(out, "programPid", Napi::Number::New(env, program_pid))) return env.Undefined();
+  return out;
 }
 
 // waitpid(pid) -> null while it runs, else { code, signal } (one of them null). Never blocks:

@@ -4,6 +4,7 @@ import { logEvent } from './lifecycle/event-log';
 import { notify } from './lifecycle/notify';
 import { setCloseOnExec } from './os/fd';
 import { listenFds } from './start/activation';
+import { takeFirstRun } from './start/supervised-start';
 import { SUPERVISE_ENV, type SupervisorPlan } from './supervisor/plan';
 import { supervise } from './supervisor/supervise';
 
@@ -21,7 +22,9 @@ if (text === undefined) {
   const lockFd = 3 + listeners.length;
   // Ours only: the program gets its own copies, placed by spawn.
   for (const fd of [...listeners, lockFd]) setCloseOnExec(fd);
-  void supervise(JSON.parse(text) as SupervisorPlan, { listeners, lockFd, tell }).then((code) => {
+  // The first run of the program, started with us by the launcher: our child already.
+  const firstProgram = takeFirstRun();
+  void supervise(JSON.parse(text) as SupervisorPlan, { listeners, lockFd, tell, firstProgram }).then((code) => {
     clearInterval(alive);
     process.exit(code);
   });

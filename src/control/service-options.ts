@@ -146,13 +146,21 @@ function supervisorPlan(o: ServiceOptions, plan: Plan, command: Command, env: No
 
 /**
  * A supervisor as the daemon: it stays root (to start the program again as its user, with
- * its limits) and is ready once the program is.
+ * its limits) and is ready once the program is. The program's first run starts with it, by
+ * the same spawn (docs/design.md, "The supervised start").
  */
 function supervised(supervisorPlan: SupervisorPlan, plan: Plan, env: NodeJS.ProcessEnv): Resolved {
   const supervisorPlanText = JSON.stringify(supervisorPlan);
+  const { file, args, env: programEnv, cwd, umask, credentials, rlimits, noNewPrivileges, ready } = supervisorPlan;
   return {
     plan: { ...plan, credentials: undefined, rlimits: [], noNewPrivileges: false, cwd: '/', env: {}, readyTimeout: Math.min(2 ** 31 - 1, plan.readyTimeout + 5000) },
-    command: { file: process.execPath, args: [...SUPERVISOR_FLAGS, supervisorEntry()], env: { ...env, [SUPERVISE_ENV]: supervisorPlanText }, ready: 'notify' },
+    command: {
+      file: process.execPath,
+      args: [...SUPERVISOR_FLAGS, supervisorEntry()],
+      env: { ...env, [SUPERVISE_ENV]: supervisorPlanText },
+      ready: 'notify',
+      program: { file, args, env: programEnv, cwd, umask, credentials, rlimits, noNewPrivileges, ready },
+    },
   };
 }
 

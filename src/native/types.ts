@@ -37,6 +37,13 @@ export interface NativeSpawnSpec {
   noNewPrivileges: boolean;
   /** Adds LISTEN_PID=<the new program's own pid> to envp (sd_listen_fds(3)). */
   setListenPid: boolean;
+  /**
+   * A daemon's supervised program (daemon false, setsid true): forked by the daemon before
+   * its own steps. A failure of its steps is thrown with the syscall "program:<step>".
+   */
+  program?: Omit<NativeSpawnSpec, 'program' | 'programPidVariable'>;
+  /** With program: this variable of the daemon's envp says the program's pid. */
+  programPidVariable?: string;
 }
 
 export interface NativeUser {
@@ -65,6 +72,7 @@ export type NativeSockName =
 
 export interface NativeBinding {
   // spawn.cc
+  spawn(spec: NativeSpawnSpec & { program: NonNullable<NativeSpawnSpec['program']> }): { pid: number; programPid: number };
   spawn(spec: NativeSpawnSpec): number;
   waitpid(pid: number): NativeWaitStatus | null;
 

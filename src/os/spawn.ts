@@ -1,5 +1,6 @@
 // Starting programs: spawnDaemon() (fork → setsid → fork → execve) and spawnChild() (fork →
-// execve, optionally as another user), and reap() for the children that are ours.
+// execve, optionally as another user), spawnSupervisor() (a daemon that forks its program
+// before its own execve), and reap() for the children that are ours.
 import { accessSync, constants as fsConstants, statSync } from 'node:fs';
 import { constants as osConstants } from 'node:os';
 import { delimiter, isAbsolute, join, resolve } from 'node:path';
@@ -84,6 +85,40 @@ export function spawnChild(file: string, options: ChildSpawnOptions = {}): numbe
 }
 
 /**
+ * spawnDaemon() of a supervisor and its first program at once: the daemon forks the program
+ * (a session of its own, with the program's own pre-exec steps) before its own steps, so the
+ * program is the daemon's child from its start, and writes its pid into the daemon's
+ * environment as `programPidVariable`. Returns both pids once both execve calls succeeded; a
+ * failure of the program's steps throws with `program: true`, and nothing is left running.
+ */
+export function spawnSupervisor(file: string, options: SpawnOptions, program: { file: string; options: SpawnOptions }, programPidVariable: string): { pid: number; programPid: number } {
+  const p = prepare(file, options);
+  const q = prepare(program.file, program.options);
+  validateNonEmptyString(programPidVariable, 'programPidVariable');
+  const { rlimitNames: _names, ...programSpec } = q;
+  let programFailed = false;
+  return callNative(
+    () => {
+      try {
+        const { rlimitNames: _ignored, ...spec } = p;
+        return native.spawn({ ...spec, daemon: true, setsid: false, program: { ...programSpec, daemon: false, setsid: true }, programPidVariable });
+      } catch (e) {
+        const record = e as { syscall?: unknown };
+        if (typeof record?.syscall === 'string' && record.syscall.startsWith('program:')) {
+          record.syscall = record.syscall.slice('program:'.length);
+          programFailed = true;
+        }
+        throw e;
+      }
+    },
+    (record) => {
+      const subject = describeFailure(programFailed ? q : p, record);
+      return programFailed ? { ...subject, props: { ...subject.props, program: true } } : subject;
+    },
+  );
+}
+
+/**
  * Non-blocking waitpid(2) for one pid of ours: null while it runs, else how it ended (and it
  * is reaped). Poll it; nothing here blocks the event loop or the threadpool.
  */
@@ -105,19 +140,23 @@ function signalName(signal: number): NodeJS.Signals {
 }
 
 function run(p: Prepared, daemon: boolean, setsid: boolean): number {
-  const { rlimitNames: names, ...spec } = p;
+  const { rlimitNames: _names, ...spec } = p;
   return callNative(
     () => native.spawn({ ...spec, daemon, setsid }),
-    ({ syscall, fd, index }) => {
-      if (fd !== undefined) return { target: `${optionOf(p, fd)} (fd ${fd})`, props: { fd } };
-      if (syscall === 'setrlimit' && index !== undefined) return { target: names[index], props: { resource: names[index] } };
-      if (syscall === 'execve') return { path: p.file };
-      if (syscall === 'chdir' && p.cwd !== null) return { path: p.cwd };
-      if (syscall === 'open') return { path: '/dev/null' };
-      if (syscall === 'verify') return { target: `uid ${p.credentials?.uid} gid ${p.credentials?.gid}` };
-      return {};
-    },
+    (record) => describeFailure(p, record),
   );
+}
+
+/** What a failed step was about: the option, the limit, the path. */
+function describeFailure(p: Prepared, { syscall, fd, index }: { syscall: string; fd?: number; index?: number }): { target?: string; path?: string; props?: Record<string, unknown> } {
+  const names = p.rlimitNames;
+  if (fd !== undefined) return { target: `${optionOf(p, fd)} (fd ${fd})`, props: { fd } };
+  if (syscall === 'setrlimit' && index !== undefined) return { target: names[index], props: { resource: names[index] } };
+  if (syscall === 'execve') return { path: p.file };
+  if (syscall === 'chdir' && p.cwd !== null) return { path: p.cwd };
+  if (syscall === 'open') return { path: '/dev/null' };
+  if (syscall === 'verify') return { target: `uid ${p.credentials?.uid} gid ${p.credentials?.gid}` };
+  return {};
 }
 
 function optionOf(p: Prepared, fd: number): string {

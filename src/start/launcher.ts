@@ -8,7 +8,7 @@ import type { Plan } from './options';
 import { isChildSubreaper, setChildSubreaper } from '../os/prctl';
 import { alreadyIs } from './enter';
 import type { Rlimit } from '../os/rlimit';
-import { spawnDaemon } from '../os/spawn';
+import { spawnDaemon, spawnSupervisor } from '../os/spawn';
 import { activationEnv } from './activation';
 import { ChildWatch } from './child-watch';
 import { SERVICE_ENV, type ServicePlan } from './handoff';
@@ -18,6 +18,7 @@ import { logTail, OutputCapture } from './output';
 import { firstSteps, type StartContext } from './first-steps';
 import { runSteps, type Step } from './steps';
 import { waitForPort, waitForReady } from './wait-ready';
+import { FIRST_RUN_ENV, firstRunEnv, killOrphanedProgram, PROGRAM_PID_ENV, programSpawnOptions, type ProgramCommand } from './supervised-start';
 
 export interface Command {
   file: string;
@@ -32,6 +33,11 @@ export interface Command {
   ready: 'notify' | 'exec' | { host: string; port: number };
   /** This program under daemonize(): the plan travels with it (DAEMONKIT_SERVICE). */
   service?: boolean;
+  /**
+   * The command is a supervisor: its program's first run is started with it, by the same
+   * spawn, and handed to it (docs/design.md, "The supervised start").
+   */
+  program?: ProgramCommand;
 }
 
 /** A failed start names the step it failed at, and what the program wrote before it did. */
@@ -42,7 +48,11 @@ interface Context extends StartContext {
   interrupted: Promise<NodeJS.Signals>;
   capture: OutputCapture | null;
   notify: NotifySocket | null;
+  /** The NOTIFY_SOCKET of a supervisor's first run, handed to the supervisor. */
+  programNotify: NotifySocket | null;
   child: ChildWatch | null;
+  /** A supervisor's first program. */
+  programPid: number | null;
   /** MAINPID= from the service, when it named another process as the main one. */
   mainPid: number | null;
 }
@@ -70,7 +80,16 @@ const steps: Step<Context>[] = [
       // A path socket (not Linux) must be reachable after the service's chroot: inside it.
       const notify = NotifySocket.open(ctx.plan.credentials, ctx.self ? ctx.plan.chroot : undefined);
       ctx.notify = notify;
-      return { release: () => notify.close() };
+      // Bound before the program starts, so that its READY=1 cannot come too early.
+      const program = ctx.command.program?.ready === 'notify' ? NotifySocket.open(ctx.command.program.credentials) : null;
+      ctx.programNotify = program;
+      return {
+        release: () => {
+          notify.close();
+          program?.handOver();
+        },
+        undo: () => program?.close(),
+      };
     },
   },
   {
@@ -86,7 +105,13 @@ const steps: Step<Context>[] = [
         child.stop();
         throw new StartError(`failed to start: cannot write the PID file: ${describeError(err)}`);
       }
-      return { release: () => child.stop(), undo: () => child.kill() };
+      return {
+        release: () => child.stop(),
+        undo: async () => {
+          await child.kill();
+          if (ctx.programPid !== null) await killOrphanedProgram(ctx.programPid);
+        },
+      };
     },
   },
   {
@@ -104,7 +129,7 @@ const steps: Step<Context>[] = [
 
 /** Runs the start; never exits the process. */
 export async function launch(plan: Plan, command: Command): Promise<LaunchResult> {
-  const ctx = { plan, command, forks: true, self: command.service === true, signalled: null, capture: null, notify: null, child: null, mainPid: null } as unknown as Context;
+  const ctx = { plan, command, forks: true, self: command.service === true, signalled: null, capture: null, notify: null, programNotify: null, child: null, programPid: null, mainPid: null } as unknown as Context;
   // Before anything is created: a signal during the start is handled once the step in
   // progress is done, by undoing it all, instead of killing us half-way.
   // Handled until the start is over, undo included: a second Ctrl-C must not kill us while
@@ -149,7 +174,7 @@ function spawnService(ctx: Context): ChildWatch {
   const lockFd = ctx.pidFile === null ? null : 3 + fds.length;
   if (ctx.pidFile !== null) fds.push(ctx.pidFile.fd);
   const env: Record<string, string | undefined> = { ...command.env, ...plan.env };
-  for (const k of ['LISTEN_PID', 'LISTEN_FDS', 'LISTEN_FDNAMES', 'NOTIFY_SOCKET', SERVICE_ENV]) delete env[k];
+  for (const k of ['LISTEN_PID', 'LISTEN_FDS', 'LISTEN_FDNAMES', 'NOTIFY_SOCKET', SERVICE_ENV, PROGRAM_PID_ENV, FIRST_RUN_ENV]) delete env[k];
   // A service that starts as root and drops would have libuv set up io_uring rings with
   // root's credentials, which they keep after the drop (CVE-2024-22017).
   if (plan.credentials !== undefined) delete env.UV_USE_IO_URING;
@@ -177,24 +202,36 @@ function spawnService(ctx: Context): ChildWatch {
     env[SERVICE_ENV] = JSON.stringify(handoff);
   }
   const output = ctx.capture?.writeFd;
+  const options = {
+    args: command.args,
+    argv0: command.argv0,
+    env,
+    // daemonize()'s program enters its cwd itself: its own relative paths (node -r ./x)
+    // are the launcher's until it runs.
+    cwd: command.service ? undefined : plan.cwd,
+    umask: plan.umask,
+    stdout: ctx.logs.stdout ?? output,
+    stderr: ctx.logs.stderr ?? output,
+    fds,
+    rlimits: ctx.rlimits,
+    credentials: dropHere ? plan.credentials : undefined,
+    noNewPrivileges: plan.noNewPrivileges && !serviceDrops(plan),
+    listenPid: handsOver,
+  };
   let pid: number;
   try {
-    pid = spawnDaemon(command.file, {
-      args: command.args,
-      argv0: command.argv0,
-      env,
-      // daemonize()'s program enters its cwd itself: its own relative paths (node -r ./x)
-      // are the launcher's until it runs.
-      cwd: command.service ? undefined : plan.cwd,
-      umask: plan.umask,
-      stdout: ctx.logs.stdout ?? output,
-      stderr: ctx.logs.stderr ?? output,
-      fds,
-      rlimits: ctx.rlimits,
-      credentials: dropHere ? plan.credentials : undefined,
-      noNewPrivileges: plan.noNewPrivileges && !serviceDrops(plan),
-      listenPid: handsOver,
-    });
+    if (command.program === undefined) {
+      pid = spawnDaemon(command.file, options);
+    } else {
+      // The first run: the same fds and output as the supervisor's, its own everything else.
+      const program = command.program;
+      const runOptions = programSpawnOptions(program, { sockets: bound.fds.length, fds: [...fds], stdout: options.stdout, stderr: options.stderr, notifyAddress: ctx.programNotify?.address ?? null });
+      if (ctx.programNotify !== null) fds.push(ctx.programNotify.fd);
+      Object.assign(env, firstRunEnv(ctx.programNotify, ctx.programNotify === null ? null : 3 + fds.length - 1));
+      const started = spawnSupervisor(command.file, options, { file: program.file, options: runOptions }, PROGRAM_PID_ENV);
+      pid = started.pid;
+      ctx.programPid = started.programPid;
+    }
   } catch (err) {
     throw spawnError(plan, err, ctx.rlimits);
   } finally {
@@ -205,7 +242,9 @@ function spawnService(ctx: Context): ChildWatch {
 }
 
 function spawnError(plan: Plan, err: unknown, rlimits: Record<string, Rlimit>): StartError {
-  const { syscall, resource } = err as { syscall?: string; resource?: unknown };
+  const { syscall, resource, program } = err as { syscall?: string; resource?: unknown; program?: boolean };
+  // As the supervisor says it when a later run cannot start.
+  if (program === true) return new StartError(`failed to start: cannot start the program: ${describeError(err)}`);
   if (syscall === 'setrlimit' && typeof resource === 'string') return rlimitError(resource, err, rlimits[resource]);
   if (syscall !== undefined && ['setgroups', 'setresgid', 'setresuid', 'verify'].includes(syscall)) {
     return new StartError(`cannot drop privileges to ${plan.credentials?.user} (user): ${describeError(err)}`);

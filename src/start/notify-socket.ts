@@ -46,8 +46,10 @@ export class NotifySocket {
   private constructor(
     /** The value of NOTIFY_SOCKET. */
     readonly address: string,
-    private readonly fd: number,
-    private readonly dir: string | null,
+    /** The bound datagram socket. */
+    readonly fd: number,
+    /** The directory of a path socket (not Linux), removed by close(). */
+    readonly dir: string | null,
     /** The kernel names each sender (Linux): a datagram without a pid is refused. */
     readonly knowsSenders: boolean,
   ) {}
@@ -75,6 +77,24 @@ export class NotifySocket {
     } catch (err) {
       rmSync(dir, { recursive: true, force: true });
       throw err;
+    }
+  }
+
+  /**
+   * A socket another process opened and handed over (a supervisor's first run: the launcher
+   * binds it before the program starts, so that READY=1 cannot come too early).
+   */
+  static adopt(fd: number, address: string, dir: string | null): NotifySocket {
+    // An abstract socket's senders are named by the kernel (Linux); a path socket's are not.
+    return new NotifySocket(address, fd, dir, dir === null);
+  }
+
+  /** Closes our descriptor and leaves the socket (and its directory) to whom it was handed. */
+  handOver(): void {
+    try {
+      closeSync(this.fd);
+    } catch {
+      // already closed
     }
   }
 

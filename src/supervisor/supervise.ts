@@ -6,7 +6,7 @@
 import { describeError } from '../errors';
 import { logEvent, setEventLogName } from '../lifecycle/event-log';
 import { spawnChild } from '../os/spawn';
-import { activationEnv } from '../start/activation';
+import { programSpawnOptions, type FirstRun } from '../start/supervised-start';
 import { ChildWatch } from '../start/child-watch';
 import { NotifySocket } from '../start/notify-socket';
 import type { Plan } from '../start/options';
@@ -29,6 +29,11 @@ export interface SupervisorIo {
   tell(fields: Record<string, string>): void;
   /** Told the program's pid at each start. */
   onProgram?(pid: number): void;
+  /**
+   * The first run, started with the supervisor by the launcher (docs/design.md, "The
+   * supervised start"): adopted instead of started. Without it the supervisor starts it.
+   */
+  firstProgram?: FirstRun;
 }
 
 /**
@@ -83,16 +88,25 @@ export async function supervise(p: SupervisorPlan, io: SupervisorIo): Promise<nu
   const crashes: number[] = [];
   let consecutive = 0;
   let waiting = true;
+  let first = io.firstProgram;
   for (;;) {
     const startedAt = Date.now();
     const stopping = untilStop();
-    const notifySocket = p.ready === 'notify' ? NotifySocket.open(p.credentials) : null;
+    let notifySocket: NotifySocket | null;
     let child: ChildWatch;
-    try {
-      child = start(p, listeners, lockFd, notifySocket);
-    } catch (err) {
-      notifySocket?.close();
-      return giveUp(`cannot start the program: ${describeError(err)}`);
+    if (first !== undefined) {
+      // Our child already, exec'd: it may even have ended (ChildWatch reaps it at once).
+      notifySocket = p.ready === 'notify' ? first.notify : null;
+      child = new ChildWatch(first.pid);
+      first = undefined;
+    } else {
+      notifySocket = p.ready === 'notify' ? NotifySocket.open(p.credentials) : null;
+      try {
+        child = start(p, listeners, lockFd, notifySocket);
+      } catch (err) {
+        notifySocket?.close();
+        return giveUp(`cannot start the program: ${describeError(err)}`);
+      }
     }
     current = child;
     io.onProgram?.(child.pid);
@@ -173,25 +187,10 @@ export async function supervise(p: SupervisorPlan, io: SupervisorIo): Promise<nu
 }
 
 function start(p: SupervisorPlan, listeners: number[], lockFd: number | null, notifySocket: NotifySocket | null): ChildWatch {
-  const env: Record<string, string> = { ...p.env, ...(listeners.length > 0 ? activationEnv(listeners.length) : {}) };
-  if (notifySocket !== null) env.NOTIFY_SOCKET = notifySocket.address;
-  const pid = spawnChild(p.file, {
-    args: p.args,
-    env,
-    cwd: p.cwd,
-    umask: p.umask,
-    // stdout and stderr: ours, the log file. The lock after the sockets, as from the launcher.
-    stdout: 1,
-    stderr: 2,
-    fds: lockFd === null ? listeners : [...listeners, lockFd],
-    rlimits: p.rlimits,
-    credentials: p.credentials,
-    noNewPrivileges: p.noNewPrivileges,
-    listenPid: listeners.length > 0,
-    // A session of its own: stop kills its process group, with whatever it started.
-    setsid: true,
-  });
-  return new ChildWatch(pid);
+  // stdout and stderr: ours, the log file. The lock after the sockets, as from the launcher.
+  // A session of its own: stop kills its process group, with whatever it started.
+  const options = programSpawnOptions(p, { sockets: listeners.length, fds: lockFd === null ? listeners : [...listeners, lockFd], stdout: 1, stderr: 2, notifyAddress: notifySocket?.address ?? null });
+  return new ChildWatch(spawnChild(p.file, options));
 }
 
 /** null once the program is ready by its mode; else why not (it ended, or took too long). */
