@@ -644,6 +644,8 @@ const daemonkitSupervised = {
   name: 'daemonkit supervised',
   peer: null,
   supervises: true,
+  // The program's pid is in the state file once the supervisor has booted and adopted it.
+  pidsAfterStart: true,
   start: (ctx) =>
     dk(ctx, 'start', '--name', 'bench', '--log-file', '/dev/null', '--restart', 'always', '--restart-delay', '0', '--listen', `127.0.0.1:${ctx.port}`, '--ready', `tcp:127.0.0.1:${ctx.port}`, '--', NODE, SERVER, String(ctx.port)),
   stop: (ctx) => dk(ctx, 'stop', '--name', 'bench'),
@@ -702,6 +704,9 @@ async function measure(tool, ctx, phases, rec) {
   const uptime = () => sleep(Math.max(0, UPTIME_MS - (now() - answeredAt)));
 
   if (phases.kill && tool.supervises && !tool.startOnly) {
+    // A tool that names its program only once its start command said "started" (daemonkit's
+    // supervisor boots beside the program and may answer after it) is killed from then on.
+    if (tool.pidsAfterStart && cmd) await tooLate(cmd.exited, TIMEOUT_MS);
     // Right after start: the first answer is the uptime's start. A start command still waiting
     // then (supervisorctl waits for startsecs) sees the kill, and its return is not a start's.
     rec.start.commandDisturbed = Boolean(cmd) && !cmdDone;
