@@ -622,7 +622,8 @@ const runsvCold = {
 
 // daemonkit's command, from this checkout (dist/cli.js): the program as the daemon, started
 // once it accepts on its port; and supervised (--restart always, no delay), with the port
-// bound by daemonkit and handed over, so it stays open across restarts.
+// bound by daemonkit and handed over, so it stays open across restarts (ready at exec:
+// connections wait in the socket until the program accepts them).
 const DK = new URL('../dist/cli.js', import.meta.url).pathname;
 const dk = (ctx, ...args) => launch(NODE, ['--', DK, ...args], { ...ctx.env, DAEMONKIT_RUN_DIR: ctx.dir, DAEMONKIT_LOG_DIR: ctx.dir });
 const dkState = (ctx) => {
@@ -647,7 +648,7 @@ const daemonkitSupervised = {
   // The program's pid is in the state file once the supervisor has booted and adopted it.
   pidsAfterStart: true,
   start: (ctx) =>
-    dk(ctx, 'start', '--name', 'bench', '--log-file', '/dev/null', '--restart', 'always', '--restart-delay', '0', '--listen', `127.0.0.1:${ctx.port}`, '--ready', `tcp:127.0.0.1:${ctx.port}`, '--', NODE, SERVER, String(ctx.port)),
+    dk(ctx, 'start', '--name', 'bench', '--log-file', '/dev/null', '--restart', 'always', '--restart-delay', '0', '--listen', `127.0.0.1:${ctx.port}`, '--ready', 'exec', '--', NODE, SERVER, String(ctx.port)),
   stop: (ctx) => dk(ctx, 'stop', '--name', 'bench'),
   pids: (ctx) => ({ program: dkState(ctx).programPid ?? null, daemons: [{ what: 'supervisor', pid: pidFromFile(join(ctx.dir, 'bench.pid')) }] }),
 };

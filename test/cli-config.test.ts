@@ -151,6 +151,7 @@ describe('bad input, continued: one line, the exit code, nothing left', () => {
     ['bad --reload', () => ['start', '--reload', 'TERM', '--', 'true'], 2, /--reload must be signal, restart or a signal name/],
     ['bad --stop-signal', () => ['start', '--restart', 'always', '--stop-signal', 'FROB', '--', 'true'], 2, /--stop-signal must be a signal name/],
     ['bad --restart', () => ['start', '--restart', 'sometimes', '--', 'true'], 2, /--restart must be never, on-failure or always/],
+    ['--ready tcp on a port --listen binds', () => ['start', '--listen', '127.0.0.1:8399', '--ready', 'tcp:8399', '--', 'true'], 2, /--ready tcp:8399 waits for a port that --listen binds before the program starts/],
     ['unknown group', () => ['start', '--user', 'nobody', '--group', 'no-such-group-dk', '--', 'true'], 2, /unknown group 'no-such-group-dk'/],
     ['status of a name that never existed', () => ['status', '--name', 'never-existed-dk'], 4, /no service named 'never-existed-dk'/],
     ['run with an unknown flag', () => ['run', '--frob', '--', 'true'], 2, /^daemonkit: Unknown option '--frob'$/],

@@ -94,7 +94,8 @@ describe('the supervised start', () => {
     pc.track(stateOf(d, 'e').programPid);
 
     const port = freePort();
-    const tcp = await cli(d, 'start', '--name', 't', '--ready', `tcp:127.0.0.1:${port}`, '--restart', 'always', '--listen', `127.0.0.1:${port}`, '--', process.execPath, join(root, 'bench', 'tiny-server.mjs'), String(port));
+    // The program binds the port itself: ready once it accepts there.
+    const tcp = await cli(d, 'start', '--name', 't', '--ready', `tcp:127.0.0.1:${port}`, '--restart', 'always', '--', process.execPath, join(root, 'bench', 'tiny-server.mjs'), String(port));
     expect([tcp.code, tcp.stderr]).toEqual([0, '']);
     pc.track(pidOf(tcp.stdout));
     pc.track(stateOf(d, 't').programPid);

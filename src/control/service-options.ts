@@ -99,6 +99,12 @@ export function resolveService(o: ServiceOptions, env: NodeJS.ProcessEnv = proce
   };
   const plan = resolveOptions(options, name);
   const command: Command = { file: executable(file, env, plan.cwd), args, env, ready: readiness(o.ready) };
+  const ready = command.ready;
+  // The kernel accepts connections on a socket we bound before the program runs: such a
+  // port says nothing about the program.
+  if (typeof ready === 'object' && plan.listen.some((l) => l.kind === 'tcp' && l.port === ready.port)) {
+    throw new OptionError(`--ready tcp:${ready.port} waits for a port that --listen binds before the program starts, so it would count as ready at once; use --ready notify, or --ready exec (connections wait in the socket until the program accepts them)`);
+  }
   if (mode === 'run') return { plan, command, supervisor: supervisorPlan({ ...o, restart: o.restart ?? 'on-failure' }, plan, command, env) };
   if (o.restart === undefined || o.restart === 'never') return { plan, command };
   return supervised(supervisorPlan(o, plan, command, env), plan, env);
