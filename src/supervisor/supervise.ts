@@ -79,7 +79,11 @@ export async function supervise(p: SupervisorPlan, io: SupervisorIo): Promise<nu
   }
   for (const signal of ['SIGTERM', 'SIGINT'] as const) {
     process.on(signal, () => {
-      if (stopSignal === null) io.tell({ STOPPING: '1', STATUS: `stopping (${signal})` });
+      if (stopSignal === null) {
+        // The program first, from the handler itself: its stop is what the operator waits for.
+        if (current !== null) signalStop(p, current);
+        io.tell({ STOPPING: '1', STATUS: `stopping (${signal})` });
+      }
       stopSignal ??= signal;
       stopRequested(stopSignal);
     });
@@ -205,15 +209,25 @@ async function readiness(p: SupervisorPlan, child: ChildWatch, notifySocket: Not
   }
 }
 
-async function stopProgram(p: SupervisorPlan, child: ChildWatch): Promise<void> {
-  if (child.exited) return;
+const signalled = new WeakSet<ChildWatch>();
+
+/** The stop signal to the program's whole process group, once per run. */
+function signalStop(p: SupervisorPlan, child: ChildWatch): void {
+  if (child.exited || signalled.has(child)) return;
+  signalled.add(child);
   try {
     // Its whole process group (a session of its own: its pid), as systemd's default
-    // KillMode=control-group: what it started may hold the lock too.
+    // KillMode=control-group: what it started may hold the lock too. Once: a second TERM
+    // means "now" to many programs (daemonkit's own shutdown among them).
     process.kill(-child.pid, p.stopSignal);
   } catch {
     // gone
   }
+}
+
+async function stopProgram(p: SupervisorPlan, child: ChildWatch): Promise<void> {
+  if (child.exited) return;
+  signalStop(p, child);
   if (await child.wait(p.stopTimeout)) return;
   logEvent(`program did not stop within ${p.stopTimeout} ms; SIGKILL to its process group`);
   await child.kill();
