@@ -1,5 +1,6 @@
 // The supervisor's entry (dist/supervisor.js), started by the daemonkit command as the
 // daemon of a service with a restart policy. Bundled on its own with only what it uses.
+import { fstatSync, statSync, unlinkSync } from 'node:fs';
 import { logEvent } from './lifecycle/event-log';
 import { notify } from './lifecycle/notify';
 import { setCloseOnExec } from './os/fd';
@@ -24,8 +25,10 @@ if (text === undefined) {
   for (const fd of [...listeners, lockFd]) setCloseOnExec(fd);
   // The first run of the program, started with us by the launcher: our child already.
   const firstProgram = takeFirstRun();
-  void supervise(JSON.parse(text) as SupervisorPlan, { listeners, lockFd, tell, firstProgram }).then((code) => {
+  const plan = JSON.parse(text) as SupervisorPlan;
+  void supervise(plan, { listeners, lockFd, tell, firstProgram }).then((code) => {
     clearInterval(alive);
+    removePidFile(plan.pidFile, lockFd);
     process.exit(code);
   });
 }
@@ -39,4 +42,19 @@ function tell(fields: Record<string, string>): void {
     logEvent('launcher gone before ready; running anyway');
   }
   if (fields.READY === '1') delete process.env.NOTIFY_SOCKET;
+}
+
+/**
+ * The program and what it started are gone (supervise() ended its group): the PID file goes
+ * too, if the path still names the file we lock, so that status says "not running" (or
+ * "failed", from the state file) rather than "dead".
+ */
+function removePidFile(path: string, lockFd: number): void {
+  try {
+    const ours = fstatSync(lockFd);
+    const there = statSync(path);
+    if (ours.dev === there.dev && ours.ino === there.ino) unlinkSync(path);
+  } catch {
+    // gone already, or not ours to remove
+  }
 }

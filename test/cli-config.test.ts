@@ -210,8 +210,10 @@ describe('bad input, continued: one line, the exit code, nothing left', () => {
   });
 
   // As nobody (the command run by an unprivileged user), from a copy nobody can read.
-  const asNobody = (args: string[], env: NodeJS.ProcessEnv) =>
-    spawnSync(process.execPath, ['--', join(packageAsNobody(), 'dist', 'cli.js'), ...args], { uid: 65534, gid: 65534, encoding: 'utf8', env: { ...process.env, ...env } });
+  // Typed in `open` (0755): the program runs where the command was typed, and a checkout
+  // may be 0700, out of user nobody's reach.
+  const asNobody = (args: string[], env: NodeJS.ProcessEnv, cwd: string) =>
+    spawnSync(process.execPath, ['--', join(packageAsNobody(), 'dist', 'cli.js'), ...args], { uid: 65534, gid: 65534, cwd, encoding: 'utf8', env: { ...process.env, ...env } });
   rootIt('as an unprivileged user: a port below 1024, and a run directory it cannot write', () => {
     // Outside our temporary directory, which only root may enter.
     const open = mkdtempSync(join(tmpdir(), 'daemonkit-nobody-run-'));
@@ -226,7 +228,7 @@ describe('bad input, continued: one line, the exit code, nothing left', () => {
     const run = join(open, 'run');
     mkdirSync(run);
     chownSync(run, 65534, 65534);
-    const low = asNobody(['start', '--name', 'low', '--listen', '127.0.0.1:80', '--ready', 'exec', '--', 'sleep', '1000'], { DAEMONKIT_RUN_DIR: run, DAEMONKIT_LOG_DIR: run });
+    const low = asNobody(['start', '--name', 'low', '--listen', '127.0.0.1:80', '--ready', 'exec', '--', 'sleep', '1000'], { DAEMONKIT_RUN_DIR: run, DAEMONKIT_LOG_DIR: run }, open);
     expect(low.stderr.split('\n').filter(Boolean)).toHaveLength(1);
     expect(low.stderr).toMatch(/^low: cannot listen on 127\.0\.0\.1:80 .*EACCES.*; /);
     expect(low.status).toBe(1);
@@ -234,10 +236,10 @@ describe('bad input, continued: one line, the exit code, nothing left', () => {
 
     const rootOwned = join(open, 'root-run');
     mkdirSync(rootOwned, { mode: 0o755 });
-    const denied = asNobody(['start', '--name', 'den', '--ready', 'exec', '--', 'sleep', '1000'], { DAEMONKIT_RUN_DIR: rootOwned, DAEMONKIT_LOG_DIR: run });
+    const denied = asNobody(['start', '--name', 'den', '--ready', 'exec', '--', 'sleep', '1000'], { DAEMONKIT_RUN_DIR: rootOwned, DAEMONKIT_LOG_DIR: run }, open);
     expect(denied.stderr.split('\n').filter(Boolean)).toHaveLength(1);
     expect(denied.stderr).toMatch(/^den: cannot open PID file .*EACCES.*den\.pid'; its directory is not writable by this user/);
-    expect(denied.status).not.toBe(0);
+    expect(denied.status).toBe(1);
     expect(readdirSync(rootOwned)).toEqual([]);
     expect(ourChildren()).toEqual([]);
   }

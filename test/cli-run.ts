@@ -17,9 +17,14 @@ export function cli(...args: string[]): Promise<CliResult> {
 }
 
 export function cliIn(env: NodeJS.ProcessEnv, ...args: string[]): Promise<CliResult> {
+  return cliAt(process.cwd(), env, ...args);
+}
+
+/** The command typed in directory `cwd`. */
+export function cliAt(cwd: string, env: NodeJS.ProcessEnv, ...args: string[]): Promise<CliResult> {
   return new Promise((resolve) => {
     // `--` as the shebang has it: Node would otherwise take --env-file for itself.
-    const child = spawn(process.execPath, ['--', cliPath, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
+    const child = spawn(process.execPath, ['--', cliPath, ...args], { cwd, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d) => (stdout += d));

@@ -2,6 +2,7 @@
 // error naming it), and the start options turned into ServiceOptions. Durations are seconds,
 // or a number with ms, s or min.
 import type { ParseArgsConfig } from 'node:util';
+import { resolve } from 'node:path';
 import { OptionError } from '../errors';
 import { defaultRunDir, pidFileOf, readConfig, type ServiceOptions } from '../index';
 import { parse } from './io';
@@ -133,6 +134,12 @@ export function withFlags(services: ServiceOptions[], flags: Partial<ServiceOpti
  * arguments such as `server.js` mean what they mean where it was typed.
  */
 export function servicesOf(flags: Partial<ServiceOptions>, config: string | undefined): ServiceOptions[] {
-  const services = config === undefined ? [flags as ServiceOptions] : withFlags(readConfig(config), flags);
+  // Paths given as flags are the typist's, made absolute now: the state file keeps them for
+  // restart, which may be typed elsewhere.
+  const here = (path: string | undefined) => (path === undefined ? undefined : resolve(path));
+  const absolute: Partial<ServiceOptions> = { ...flags };
+  for (const key of ['pidFile', 'logFile', 'envFile', 'cwd'] as const) if (flags[key] !== undefined) absolute[key] = here(flags[key]);
+  if (flags.listen !== undefined) absolute.listen = flags.listen.map((l) => (l.startsWith('.') ? resolve(l) : l));
+  const services = config === undefined ? [absolute as ServiceOptions] : withFlags(readConfig(config), absolute);
   return services.map((s) => ({ ...s, cwd: s.cwd ?? process.cwd() }));
 }

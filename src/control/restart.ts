@@ -2,7 +2,7 @@
 // its state file), the way it was started: same program, flags and environment file.
 import { OptionError } from '../errors';
 import { readState } from '../supervisor/state-file';
-import type { ServiceOptions } from './service-options';
+import { resolveService, type ServiceOptions } from './service-options';
 import { start, type StartResult } from './start';
 import { stop, type StopResult } from './stop';
 
@@ -12,7 +12,9 @@ export async function restart(pidFile: string, name?: string): Promise<{ stopped
     throw new OptionError(`no service named '${name ?? pidFile}' that daemonkit started (no state file beside ${pidFile}); start it with daemonkit start`);
   }
   const options = state.options as ServiceOptions;
-  const stopped = await stop({ pidFile, name: state.name, timeout: options.stopTimeout });
+  // Checked before anything stops: an env file gone since, say, would leave it down.
+  resolveService(options);
+  const stopped = await stop({ pidFile, name: state.name });
   if (stopped.code !== 0) return { stopped, started: { ok: false, name: state.name, code: 1, message: `${state.name}: not started again: it did not stop`, tail: '' } };
   return { stopped, started: await start(options) };
 }

@@ -98,20 +98,24 @@ export function resolveService(o: ServiceOptions, env: NodeJS.ProcessEnv = proce
     readyTimeout: o.readyTimeout,
   };
   const plan = resolveOptions(options, name);
-  const command: Command = { file: executable(file, env, plan.cwd), args, env, ready: readiness(o.ready) };
+  const command: Command = { file: executable(file, env, plan.cwd), args, env: programEnvironment(env), ready: readiness(o.ready) };
   const ready = command.ready;
   // The kernel accepts connections on a socket we bound before the program runs: such a
   // port says nothing about the program.
   if (typeof ready === 'object' && plan.listen.some((l) => l.kind === 'tcp' && l.port === ready.port)) {
     throw new OptionError(`--ready tcp:${ready.port} waits for a port that --listen binds before the program starts, so it would count as ready at once; use --ready notify, or --ready exec (connections wait in the socket until the program accepts them)`);
   }
-  if (mode === 'run') return { plan, command, supervisor: supervisorPlan({ ...o, restart: o.restart ?? 'on-failure' }, plan, command, env) };
-  if (o.restart === undefined || o.restart === 'never') return { plan, command };
-  return supervised(supervisorPlan(o, plan, command, env), plan, env);
+  if (mode === 'run') return { plan, command, supervisor: supervisorPlan({ ...o, restart: o.restart ?? 'on-failure' }, plan, command) };
+  if (o.restart === undefined || o.restart === 'never') {
+    // Checked all the same: a bad --stop-signal is bad input whether or not it is used.
+    supervisorPlan({ ...o, restart: 'on-failure' }, plan, command);
+    return { plan, command };
+  }
+  return supervised(supervisorPlan(o, plan, command), plan, env);
 }
 
 /** The program's part of the plan, and the restart policy, for a supervisor. */
-function supervisorPlan(o: ServiceOptions, plan: Plan, command: Command, env: NodeJS.ProcessEnv): SupervisorPlan {
+function supervisorPlan(o: ServiceOptions, plan: Plan, command: Command): SupervisorPlan {
   const count = (v: unknown, flag: string, min: number) => {
     if (v !== undefined && (typeof v !== 'number' || !Number.isFinite(v) || v < min)) throw new OptionError(`${flag} must be a number >= ${min}, got ${shown(v)}`);
     return v as number | undefined;
@@ -121,7 +125,7 @@ function supervisorPlan(o: ServiceOptions, plan: Plan, command: Command, env: No
   const codes = o.successExitCodes ?? [0];
   if (!Array.isArray(codes) || codes.some((c) => !Number.isInteger(c) || c < 0 || c > 255)) throw new OptionError(`--success-exit-codes must be exit codes from 0 to 255, got ${shown(o.successExitCodes)}`);
   const programEnv: Record<string, string> = {};
-  for (const [k, v] of Object.entries({ ...env, ...plan.env })) if (typeof v === 'string') programEnv[k] = v;
+  for (const [k, v] of Object.entries({ ...command.env, ...plan.env })) if (typeof v === 'string') programEnv[k] = v;
   const reload = reloadAction(o.reload);
   return {
     name: plan.name,
@@ -170,6 +174,20 @@ function supervised(supervisorPlan: SupervisorPlan, plan: Plan, env: NodeJS.Proc
   };
 }
 
+/**
+ * The program's environment: ours without what a service manager gave us (NOTIFY_SOCKET,
+ * LISTEN_*, the watchdog's) and without daemonkit's own hand-over variables. The program is
+ * told its own by whoever starts it; inherited ones would let it speak to systemd for us.
+ */
+function programEnvironment(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  const out: NodeJS.ProcessEnv = {};
+  for (const [k, v] of Object.entries(env)) {
+    if (/^(NOTIFY_SOCKET|LISTEN_(PID|FDS|FDNAMES)|WATCHDOG_(PID|USEC)|DAEMONKIT_(SERVICE|SUPERVISE|PROGRAM_PID|FIRST_RUN))$/.test(k)) continue;
+    out[k] = v;
+  }
+  return out;
+}
+
 /** What `daemonkit reload` sends, or 'restart'. TERM, INT, KILL and STOP would end it. */
 export function reloadAction(reload: string | undefined): NodeJS.Signals | 'restart' {
   if (reload === undefined || reload === 'signal') return 'SIGHUP';
@@ -182,13 +200,14 @@ export function reloadAction(reload: string | undefined): NodeJS.Signals | 'rest
 }
 
 /**
- * V8 for a process that lives long and does little, but allocates on every restart: no JIT
- * (its code and feedback grew with each crash of a crash loop; and so no WebAssembly, said
- * here lest Node 20 print a warning into the log), a 1 MiB young generation, and gc() for a
- * full collection every so many restarts. Measured by bench/restarts.mjs over 10,000
- * restarts: RssAnon grew 19 MiB without them, 0.3 MiB with them.
+ * V8 for a process that lives long and does little, but allocates on every restart: no
+ * optimizing or baseline compilers (their code and feedback grew with each crash of a crash
+ * loop; --jitless would do the same, but Node 20 and 26 print a warning about WebAssembly
+ * with it and the flag that silences it is gone from Node 24), a 1 MiB young generation, and
+ * gc() for a full collection every so many restarts. Measured by bench/restarts.mjs over
+ * 10,000 restarts: RssAnon grew 19 MiB without them, 0.6 MiB with them.
  */
-const SUPERVISOR_FLAGS = ['--jitless', '--no-expose-wasm', '--max-semi-space-size=1', '--expose-gc'];
+const SUPERVISOR_FLAGS = ['--no-opt', '--no-sparkplug', '--no-maglev', '--max-semi-space-size=1', '--expose-gc'];
 
 function supervisorEntry(): string {
   // dist/supervisor.js beside dist/index.js; from the sources (tests), the built one.

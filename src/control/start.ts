@@ -5,7 +5,8 @@ import { DaemonizeError, describeError } from '../errors';
 import { launch } from '../start/launcher';
 import { ensureDirectory } from './paths';
 import { resolveService, type ServiceOptions } from './service-options';
-import { writeState } from '../supervisor/state-file';
+import { stateFileOf, writeState } from '../supervisor/state-file';
+import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 
 export type StartResult =
   | { ok: true; name: string; pid: number; pidFile: string }
@@ -23,13 +24,49 @@ export async function start(options: ServiceOptions): Promise<StartResult> {
     return failure(resolved?.plan.name ?? name, err, '');
   }
   const { plan, command } = resolved;
+  const before = { state: readStateText(plan.pidFile!), log: plan.stdoutPath !== undefined && existsSync(plan.stdoutPath) };
   const result = await launch(plan, command);
-  if (!result.ok) return failure(plan.name, result.error, result.tail);
+  if (!result.ok) {
+    // Past the lock, no other instance exists: what is there is this start's to take back.
+    if (result.step !== 'lock') undoSupervisor(plan.name, plan.pidFile!, plan.stdoutPath, before);
+    return failure(plan.name, result.error, result.tail);
+  }
   // A supervisor keeps its own state file; a program that is the daemon has this one.
   if (options.restart === undefined || options.restart === 'never') {
     writeState({ name: plan.name, pidFile: plan.pidFile!, logFile: plan.stdoutPath, command: [command.file, ...command.args], pid: result.pid, startedAt: Date.now(), options });
   }
   return { ok: true, name: plan.name, pid: result.pid, pidFile: plan.pidFile! };
+}
+
+/**
+ * A supervisor that failed to start wrote its state file, and a line into a log file the
+ * start may have created: both go, as the launcher's undo takes back what it made. A log the
+ * program wrote to stays, for the operator; a state file that was there is put back.
+ */
+function undoSupervisor(name: string, pidFile: string, logFile: string | undefined, before: { state: string | null; log: boolean }): void {
+  const path = stateFileOf(pidFile);
+  try {
+    if (before.state === null) rmSync(path, { force: true });
+    else writeFileSync(path, before.state, { mode: 0o600 });
+  } catch {
+    // not ours to touch
+  }
+  if (logFile === undefined || before.log) return;
+  try {
+    const text = readFileSync(logFile, 'utf8');
+    const own = new RegExp(`^\\S+ ${name.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\[\\d+\\]: `);
+    if (text.split('\n').every((line) => line === '' || own.test(line))) rmSync(logFile, { force: true });
+  } catch {
+    // gone already
+  }
+}
+
+function readStateText(pidFile: string): string | null {
+  try {
+    return readFileSync(stateFileOf(pidFile), 'utf8');
+  } catch {
+    return null;
+  }
 }
 
 export function failure(name: string, err: unknown, tail: string): Extract<StartResult, { ok: false }> {

@@ -1,20 +1,24 @@
 // stop(): the stop signal, then wait until the PID file's lock is released (not until the
 // pid is gone: init may take seconds to reap a zombie, docs/design.md Facts 3); after the
 // timeout SIGKILL to the program's process group, which takes its children too.
-import { existsSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { basename } from 'node:path';
 import { constants as osConstants } from 'node:os';
 import { OptionError } from '../errors';
 import { getpgid } from '../os/session';
-import { PidFile } from '../start/pidfile';
+import { holdsFile, PidFile } from '../start/pidfile';
 import { readState } from '../supervisor/state-file';
 
 export interface StopOptions {
   pidFile: string;
   /** For messages; default: the name it was started with, else the PID file's name. */
   name?: string;
-  /** Milliseconds before SIGKILL (default 10 000). */
+  /**
+   * Milliseconds before SIGKILL; default: the stop timeout it was started with (10 000), and
+   * for a supervisor 5 s more, so that its own SIGKILL of the program comes first.
+   */
   timeout?: number;
+  /** Default: the stop signal it was started with (SIGTERM); a supervisor always gets TERM. */
   signal?: NodeJS.Signals;
 }
 
@@ -24,27 +28,39 @@ export interface StopResult {
 }
 
 export async function stop(options: StopOptions): Promise<StopResult> {
-  const o = { ...options, name: options.name ?? readState(options.pidFile)?.name ?? basename(options.pidFile).replace(/\.pid$/, '') };
-  const signal = o.signal ?? 'SIGTERM';
-  if (!(signal in osConstants.signals)) throw new OptionError(`--signal must be a signal name such as SIGTERM, got '${signal}'`);
+  const started = readState(options.pidFile);
+  const supervised = started?.restarts !== undefined;
+  const given = (started?.options ?? {}) as { stopSignal?: string; stopTimeout?: number };
+  const o = {
+    ...options,
+    name: options.name ?? started?.name ?? basename(options.pidFile).replace(/\.pid$/, ''),
+    timeout: options.timeout ?? (given.stopTimeout ?? 10_000) + (supervised ? 5000 : 0),
+  };
+  // A supervisor translates TERM into the program's stop signal itself.
+  const signal = o.signal ?? (supervised ? 'SIGTERM' : ((given.stopSignal ?? 'SIGTERM').toUpperCase().replace(/^(?!SIG)/, 'SIG') as NodeJS.Signals));
+  if (!(signal in osConstants.signals)) throw new OptionError(`--signal must be a signal name such as TERM, got '${options.signal ?? given.stopSignal}'`);
   if (!existsSync(o.pidFile)) {
     if (readState(o.pidFile) === null) {
       return { code: 2, message: `daemonkit: no service named '${o.name}' (no PID file at ${o.pidFile}); daemonkit list shows the services` };
     }
     return { code: 0, message: `${o.name} was not running` };
   }
-  let first = PidFile.acquire(o.pidFile);
+  const first = PidFile.acquire(o.pidFile);
   if (first.acquired) {
     first.pidFile.remove();
     return { code: 0, message: `${o.name} was not running (removed its stale PID file)` };
   }
   const pid = first.pid;
-  const state = readState(o.pidFile);
+  const state = started;
   // The daemon's group, and a supervised program's (a session of its own): after SIGKILL of
   // the supervisor, the program still holds the lock and is stopped all the same.
+  // Only processes that have the PID file open are ours to signal: a pid written there may
+  // have ended and been reused since (a supervisor SIGKILLed while its program runs on).
+  const st = statSync(o.pidFile);
+  const ours = (target: number | null | undefined): target is number => typeof target === 'number' && holdsFile(target, st.dev, st.ino);
   const groups = new Set<number>();
   for (const target of [pid, state?.programPid ?? null]) {
-    if (target === null || target === undefined) continue;
+    if (!ours(target)) continue;
     try {
       groups.add(getpgid(target));
     } catch {
@@ -52,21 +68,23 @@ export async function stop(options: StopOptions): Promise<StopResult> {
     }
   }
   // The stop signal to the first of them alive: a supervisor stops its program itself; a
-  // program that is the daemon gets it with its whole process group, as systemd's default
-  // KillMode=control-group does, since what it started holds the lock too.
-  const supervised = state?.restarts !== undefined;
+  // program gets it with its whole process group, as systemd's default
+  // KillMode=control-group does, since what it started holds the lock too (also when its
+  // supervisor was SIGKILLed: then with the program's own stop signal).
   for (const target of [pid, state?.programPid ?? null]) {
-    if (target === null || target === undefined) continue;
+    if (!ours(target)) continue;
+    const program = !supervised || target !== pid;
     try {
       const group = getpgid(target);
-      if (!supervised && group !== getpgid()) process.kill(-group, signal);
-      else process.kill(target, signal);
+      const sig = program && supervised && options.signal === undefined ? ((given.stopSignal ?? 'SIGTERM').toUpperCase().replace(/^(?!SIG)/, 'SIG') as NodeJS.Signals) : signal;
+      if (program && group !== getpgid()) process.kill(-group, sig);
+      else process.kill(target, sig);
       break;
     } catch {
       // gone already: the next one, or wait for whatever still holds the lock
     }
   }
-  if (await released(o.pidFile, o.timeout ?? 10_000)) return { code: 0, message: `${o.name} stopped (pid ${pid})` };
+  if (await released(o.pidFile, o.timeout)) return { code: 0, message: `${o.name} stopped (pid ${pid})` };
   for (const group of groups) {
     try {
       if (group !== getpgid()) process.kill(-group, 'SIGKILL');
@@ -74,8 +92,7 @@ export async function stop(options: StopOptions): Promise<StopResult> {
       // gone meanwhile
     }
   }
-  if (await released(o.pidFile, 5000)) return { code: 0, message: `${o.name} stopped (pid ${pid}): killed with SIGKILL after ${o.timeout ?? 10_000} ms` };
-  first = PidFile.acquire(o.pidFile);
+  if (await released(o.pidFile, 5000)) return { code: 0, message: `${o.name} stopped (pid ${pid}): killed with SIGKILL after ${o.timeout} ms` };
   return { code: 1, message: `${o.name}: could not stop it: its PID file ${o.pidFile} is still locked (pid ${pid ?? 'unknown'}) after SIGKILL` };
 }
 

@@ -1,8 +1,8 @@
 // Step "lock": the PID file is the instance lock (docs/design.md, Facts 3), taken
 // before anything else is created, so that when another instance runs, that is the answer.
-import { fchownSync, lstatSync, readdirSync, statSync } from 'node:fs';
+import { fchownSync, lstatSync } from 'node:fs';
 import { DaemonizeError, StartError, describeError } from '../errors';
-import { PidFile, type PidFileAcquire } from './pidfile';
+import { holdsFile, PidFile, type PidFileAcquire } from './pidfile';
 import { UnsafeFileError } from '../os/safe-open';
 import type { Plan } from './options';
 import { fixFor } from './hints';
@@ -30,6 +30,8 @@ export async function lockPidFile(plan: Plan, interruptedBy: () => NodeJS.Signal
   // holder gives up meanwhile, the lock is free and we try again.
   const deadline = Date.now() + 10_000;
   let result: PidFileAcquire;
+  let lastPid: number | null = null;
+  let seen = 0;
   for (;;) {
     try {
       result = PidFile.acquire(path);
@@ -41,9 +43,12 @@ export async function lockPidFile(plan: Plan, interruptedBy: () => NodeJS.Signal
     }
     if (result.acquired) break;
     // A winner that took the lock of a stale file empties it a moment later: until then the
-    // dead holder's pid is still there. The holder's pid counts once that process has the
-    // very file open (the service inherits the locked descriptor).
-    const holder = result.pid !== null && holdsFile(result.pid, result.dev, result.ino) ? result.pid : null;
+    // dead holder's pid is still there. The pid counts at once when that process has the very
+    // file open (the service inherits the locked descriptor), or when it stays for three looks
+    // (a supervisor SIGKILLed while its program, holding the lock, runs on).
+    seen = result.pid !== null && result.pid === lastPid ? seen + 1 : 0;
+    lastPid = result.pid;
+    const holder = result.pid !== null && (seen >= 2 || holdsFile(result.pid, result.dev, result.ino)) ? result.pid : null;
     if (holder !== null || Date.now() > deadline) {
       throw new DaemonizeError(`${plan.name} already running (pid ${holder ?? result.pid ?? 'unknown'})`, 3, true);
     }
@@ -69,24 +74,3 @@ export async function lockPidFile(plan: Plan, interruptedBy: () => NodeJS.Signal
   return result.pidFile;
 }
 
-/** Whether process `pid` has the file (dev, ino) open; true when its fds cannot be read. */
-function holdsFile(pid: number, dev: number, ino: number): boolean {
-  if (process.platform !== 'linux') return true;
-  let fds: string[];
-  try {
-    fds = readdirSync(`/proc/${pid}/fd`);
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    // Gone (ENOENT): not the holder. Not ours to read: believe it.
-    return code !== 'ENOENT' && code !== 'ESRCH';
-  }
-  for (const fd of fds) {
-    try {
-      const st = statSync(`/proc/${pid}/fd/${fd}`);
-      if (st.dev === dev && st.ino === ino) return true;
-    } catch {
-      // closed meanwhile
-    }
-  }
-  return false;
-}

@@ -1,7 +1,7 @@
 // The PID file as a lock (docs/design.md, Facts 3): whoever holds flock(LOCK_EX) on it is the
 // running instance; the number inside is only for people and scripts. Never judged by
 // kill(pid, 0), never removed by anyone who does not hold the lock.
-import { closeSync, fstatSync, fsyncSync, ftruncateSync, readSync, statSync, unlinkSync, writeSync, constants as fsConstants } from 'node:fs';
+import { closeSync, fstatSync, fsyncSync, ftruncateSync, readdirSync, readSync, statSync, unlinkSync, writeSync, constants as fsConstants } from 'node:fs';
 import { openLockFile, tryLock } from '../os/flock';
 import { isSafeFile, openSafeFile, UnsafeFileError } from '../os/safe-open';
 
@@ -202,4 +202,26 @@ function readAll(fd: number): string {
   const buf = Buffer.alloc(64);
   const n = readSync(fd, buf, 0, buf.length, 0);
   return buf.toString('utf8', 0, n);
+}
+
+/** Whether process `pid` has the file (dev, ino) open; true when its fds cannot be read. */
+export function holdsFile(pid: number, dev: number, ino: number): boolean {
+  if (process.platform !== 'linux') return true;
+  let fds: string[];
+  try {
+    fds = readdirSync(`/proc/${pid}/fd`);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    // Gone (ENOENT): not the holder. Not ours to read: believe it.
+    return code !== 'ENOENT' && code !== 'ESRCH';
+  }
+  for (const fd of fds) {
+    try {
+      const st = statSync(`/proc/${pid}/fd/${fd}`);
+      if (st.dev === dev && st.ino === ino) return true;
+    } catch {
+      // closed meanwhile
+    }
+  }
+  return false;
 }

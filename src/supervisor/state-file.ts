@@ -32,7 +32,8 @@ export function stateFileOf(pidFile: string): string {
 export function writeState(state: ServiceState): void {
   const path = stateFileOf(state.pidFile);
   const tmp = `${path}.${process.pid}.tmp`;
-  writeFileSync(tmp, `${JSON.stringify(state)}\n`, { mode: 0o644 });
+  // Only for its owner: the options it keeps include --env values, which may be secrets.
+  writeFileSync(tmp, `${JSON.stringify(state)}\n`, { mode: 0o600 });
   renameSync(tmp, path);
 }
 

@@ -14,6 +14,7 @@ import { waitForPort, waitForReady } from '../start/wait-ready';
 import type { SupervisorPlan } from './plan';
 import { writeState, type ServiceState } from './state-file';
 import { getpgid } from '../os/session';
+import { endGroup, groupAlive, signalGroup } from './group';
 import { constants as osConstants } from 'node:os';
 
 /** What the supervisor holds and whom it tells: from the launcher, or from `daemonkit run`. */
@@ -93,6 +94,12 @@ export async function supervise(p: SupervisorPlan, io: SupervisorIo): Promise<nu
   let consecutive = 0;
   let waiting = true;
   let first = io.firstProgram;
+  let leftover: number | null = null;
+  // The supervisor's last act: what an ended run left behind gets its stop timeout, then SIGKILL.
+  const finish = async (code: number) => {
+    if (leftover !== null && (await endGroup(leftover, Date.now() + p.stopTimeout))) logEvent('what the program started did not stop; SIGKILL to its process group');
+    return code;
+  };
   for (;;) {
     const startedAt = Date.now();
     const stopping = untilStop();
@@ -104,6 +111,8 @@ export async function supervise(p: SupervisorPlan, io: SupervisorIo): Promise<nu
       child = new ChildWatch(first.pid);
       first = undefined;
     } else {
+      if (leftover !== null) signalGroup(leftover, 'SIGKILL');
+      leftover = null;
       notifySocket = p.ready === 'notify' ? NotifySocket.open(p.credentials) : null;
       try {
         child = start(p, listeners, lockFd, notifySocket);
@@ -140,14 +149,19 @@ export async function supervise(p: SupervisorPlan, io: SupervisorIo): Promise<nu
     }
     const status = child.status;
     const how = status === null ? 'ended' : status.signal !== null ? `killed by ${status.signal}` : `exited with code ${status.code}`;
+    // What the ended run started gets the stop signal now, and SIGKILL before anything else.
+    if (groupAlive(child.pid)) {
+      signalGroup(child.pid, p.stopSignal);
+      leftover = child.pid;
+    }
     state.lastExit = how;
     state.programPid = null;
     const success = status !== null && status.signal === null && p.successExitCodes.includes(status.code ?? -1);
     if (p.restart === 'never' || (success && p.restart === 'on-failure')) {
       logEvent(`program ${how}; not restarted (restart ${p.restart})`);
       save();
-      if (p.restart === 'on-failure' || status === null) return 0;
-      return status.signal !== null ? 128 + (osConstants.signals[status.signal] ?? 0) : (status.code ?? 0);
+      if (p.restart === 'on-failure' || status === null) return finish(0);
+      return finish(status.signal !== null ? 128 + (osConstants.signals[status.signal] ?? 0) : (status.code ?? 0));
     }
     const now = Date.now();
     // A run longer than the window was stable: the delay starts over.
@@ -158,7 +172,7 @@ export async function supervise(p: SupervisorPlan, io: SupervisorIo): Promise<nu
       state.failed = `crash loop: ${crashes.length} crashes in ${((now - crashes[0]) / 1000).toFixed(1)} s`;
       save();
       logEvent(`program ${how}; giving up (${state.failed})`);
-      return 1;
+      return finish(1);
     }
     const delay = Math.min(p.restartDelay * p.backoff ** consecutive, 30_000);
     consecutive++;
@@ -175,7 +189,7 @@ export async function supervise(p: SupervisorPlan, io: SupervisorIo): Promise<nu
       clearTimeout(timer);
       if (stopSignal !== null) {
         logEvent(`stopped by ${stopSignal}`);
-        return 0;
+        return finish(0);
       }
     }
   }
@@ -226,9 +240,15 @@ function signalStop(p: SupervisorPlan, child: ChildWatch): void {
 }
 
 async function stopProgram(p: SupervisorPlan, child: ChildWatch): Promise<void> {
-  if (child.exited) return;
-  signalStop(p, child);
-  if (await child.wait(p.stopTimeout)) return;
-  logEvent(`program did not stop within ${p.stopTimeout} ms; SIGKILL to its process group`);
-  await child.kill();
+  const deadline = Date.now() + p.stopTimeout;
+  if (!child.exited) {
+    signalStop(p, child);
+    if (!(await child.wait(p.stopTimeout))) {
+      logEvent(`program did not stop within ${p.stopTimeout} ms; SIGKILL to its process group`);
+      signalGroup(child.pid, 'SIGKILL');
+      await child.wait(5000);
+    }
+  }
+  // The program has ended; what it started gets the rest of the timeout, then SIGKILL.
+  if (await endGroup(child.pid, deadline)) logEvent(`what the program started did not stop within ${p.stopTimeout} ms; SIGKILL to its process group`);
 }
