@@ -56,6 +56,22 @@ describe('--config', () => {
     expect((await cliIn(d, 'stop', '--name', 'greet')).code).toBe(0);
   });
 
+  it('restart --config applies the file as it is now', async () => {
+    const d = dirs();
+    const config = fresh('edit.json');
+    const log = fresh('edit.log');
+    const service = (greeting: string) => JSON.stringify({ name: 'edit', command: ['sh', '-c', 'echo "$GREETING"; exec sleep 1000'], env: { GREETING: greeting }, ready: 'exec', logFile: log });
+    writeFileSync(config, service('before'));
+    pc.track(pidOf((await cliIn(d, 'start', '--config', config)).stdout));
+    await waitFor('the first greeting', () => readFileSync(log, 'utf8') === 'before\n');
+    writeFileSync(config, service('after'));
+    const r = await cliIn(d, 'restart', '--config', config);
+    expect(r.code).toBe(0);
+    pc.track(pidOf(r.stdout.split('\n')[1]));
+    await waitFor('the edited greeting', () => readFileSync(log, 'utf8') === 'before\nafter\n');
+    expect((await cliIn(d, 'stop', '--config', config)).code).toBe(0);
+  });
+
   it('when one service of the file cannot start, those it started are stopped: all or nothing', async () => {
     const d = dirs();
     const config = fresh('half.json');
@@ -154,7 +170,7 @@ describe('bad input, continued: one line, the exit code, nothing left', () => {
     ['--ready tcp on a port --listen binds', () => ['start', '--listen', '127.0.0.1:8399', '--ready', 'tcp:8399', '--', 'true'], 2, /--ready tcp:8399 waits for a port that --listen binds before the program starts/],
     ['unknown group', () => ['start', '--user', 'nobody', '--group', 'no-such-group-dk', '--', 'true'], 2, /unknown group 'no-such-group-dk'/],
     ['status of a name that never existed', () => ['status', '--name', 'never-existed-dk'], 4, /no service named 'never-existed-dk'/],
-    ['run with an unknown flag', () => ['run', '--frob', '--', 'true'], 2, /^daemonkit: Unknown option '--frob'$/],
+    ['run with an unknown flag', () => ['run', '--frob', '--', 'true'], 2, /^daemonkit: Unknown option '--frob'; see daemonkit run --help$/],
     ['stop with both --config and --name', () => ['stop', '--name', 'x', '--config', '/nonexistent/dk.json'], 2, /give --config, or --name or --pid-file, not both/],
   ];
   for (const [what, args, code, message] of cases) {

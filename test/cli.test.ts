@@ -216,7 +216,7 @@ describe('list and logs', () => {
 describe('bad input: one line naming it, exit 2 (or 1), nothing left', () => {
   const cases: [string, string[], number, RegExp][] = [
     ['unknown command', ['frobnicate'], 2, /^daemonkit: unknown command 'frobnicate'; see daemonkit --help$/],
-    ['unknown flag', ['start', '--frob', '--', 'true'], 2, /^daemonkit: Unknown option '--frob'$/],
+    ['unknown flag', ['start', '--frob', '--', 'true'], 2, /^daemonkit: Unknown option '--frob'; see daemonkit start --help$/],
     ['missing --', ['start', 'true'], 2, /before --: give the program after --/],
     ['no program', ['start', '--'], 2, /no program to run/],
     ['command not found', ['start', '--', 'no-such-program-dk'], 2, /no-such-program-dk: command not found in PATH/],

@@ -16,7 +16,8 @@ let n = 0;
 
 function unit(...args: string[]): { code: number | null; stdout: string; stderr: string } {
   // `--` as the shebang has it: Node would otherwise take --env-file for itself.
-  const r = spawnSync(node, ['--', cliPath, 'unit', ...args], { encoding: 'utf8' });
+  // Typed in /: the unit's WorkingDirectory= is where the command was typed.
+  const r = spawnSync(node, ['--', cliPath, 'unit', ...args], { encoding: 'utf8', cwd: '/' });
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
@@ -139,9 +140,9 @@ describe('a plain service', () => {
     expect(value(text, 'ExecStart').startsWith(`${node} -- ${cliPath} run `)).toBe(true);
     expect(commandLine(value(text, 'ExecStart'))).toEqual(
       // The program's directory is where the command ran (as for start): server.js there.
-      run('--name', 'web', '--pid-file', '/run/daemonkit/web.pid', '--cwd', process.cwd(), '--restart', 'on-failure', '--stop-signal', 'TERM', '--stop-timeout', '10s', '--', node, '/srv/web/server.js', '--port', '8080'),
+      run('--name', 'web', '--pid-file', '/run/daemonkit/web.pid', '--cwd', '/', '--restart', 'on-failure', '--stop-signal', 'TERM', '--stop-timeout', '10s', '--', node, '/srv/web/server.js', '--port', '8080'),
     );
-    expect(value(text, 'WorkingDirectory')).toBe(process.cwd());
+    expect(value(text, 'WorkingDirectory')).toBe('/');
     expect(value(text, 'ExecReload')).toBe('/bin/kill -HUP $MAINPID');
     expect(value(text, 'Restart')).toBe('on-failure');
     expect(value(text, 'KillMode')).toBe('mixed');
@@ -187,6 +188,8 @@ describe('a service with a user, limits, environment, a privileged port, a direc
   it('gives the user a run directory of its own, and run the flags it acts on; not --user (systemd starts run as it)', () => {
     const text = unitText(...args());
     expect(value(text, 'RuntimeDirectory')).toBe('daemonkit/api');
+    // Its directory and log are under /tmp here: a private /tmp would hide them.
+    expect(value(text, 'PrivateTmp')).toBe('no');
     expect(values(text, 'RuntimeDirectoryPreserve')).toEqual([]);
     expect(value(text, 'ReadWritePaths')).toBe(`/run/daemonkit/api -${join(tmp(), 'logs')}`);
     expect(commandLine(value(text, 'ExecStart'))).toEqual(

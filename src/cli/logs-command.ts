@@ -9,6 +9,8 @@ import { USAGE } from './usage';
 export async function logsCommand(args: string[]): Promise<number> {
   const { values } = parse(args, { name: { type: 'string' }, 'log-file': { type: 'string' }, lines: { type: 'string', short: 'n' }, follow: { type: 'boolean', short: 'f' }, help: { type: 'boolean', short: 'h' } }, false);
   if (values.help) return say(1, USAGE), 0;
+  // `daemonkit logs -f | head`: the reader left, which ends us as it ends tail(1).
+  process.stdout.on('error', (err: NodeJS.ErrnoException) => (err.code === 'EPIPE' ? process.exit(0) : undefined));
   if (values.name === undefined && values['log-file'] === undefined) throw new OptionError('give --name or --log-file');
   const path = values['log-file'] ?? serviceStatus(pidFileOf(values.name!), values.name).logFile ?? join(defaultLogDir(), `${values.name}.log`);
   const lines = values.lines === undefined ? 10 : Number(values.lines);

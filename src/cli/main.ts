@@ -42,7 +42,8 @@ export async function main(argv: string[]): Promise<number> {
     if (run === undefined) throw new OptionError(`unknown command '${command}'; see daemonkit --help`);
     return await run(rest);
   } catch (err) {
-    say(2, `daemonkit: ${describeError(err)}`);
+    const text = describeError(err);
+    say(2, `daemonkit: ${text}${/^Unknown option /.test(text) ? `; see daemonkit ${command} --help` : ''}`);
     // By its code, not its class: the library (./index.js) has its own copy of the classes.
     const code = (err as { exitCode?: unknown }).exitCode;
     return typeof code === 'number' ? code : 1;

@@ -2,7 +2,7 @@
 // --config file (stopped last first). stop: 0 stopped or not running, 1 could not, 2 bad input.
 import { OptionError } from '../errors';
 import { pidFileOf, readConfig, restart, stop } from '../index';
-import { duration, SELECT_OPTIONS, selected, type Selected } from './args';
+import { duration, SELECT_OPTIONS, selected, servicesOf, type Selected } from './args';
 import { parse, say } from './io';
 import { USAGE } from './usage';
 
@@ -37,9 +37,11 @@ export async function stopCommand(args: string[]): Promise<number> {
 export async function restartCommand(args: string[]): Promise<number> {
   const { values } = parse(args, OPTIONS, false);
   if (values.help) return say(1, USAGE), 0;
+  // With --config, the file as it is now: edits to it apply.
+  const fresh = values.config === undefined ? undefined : servicesOf({}, values.config);
   let code = 0;
-  for (const { name, pidFile } of targets(values)) {
-    const { stopped, started } = await restart(pidFile, name);
+  for (const [i, { name, pidFile }] of targets(values).entries()) {
+    const { stopped, started } = await restart(pidFile, name, fresh?.[i]);
     say(stopped.code === 0 ? 1 : 2, stopped.message);
     if (started.ok) {
       say(1, `${started.name} started (pid ${started.pid})`);

@@ -6,12 +6,17 @@ import { resolveService, type ServiceOptions } from './service-options';
 import { start, type StartResult } from './start';
 import { stop, type StopResult } from './stop';
 
-export async function restart(pidFile: string, name?: string): Promise<{ stopped: StopResult; started: StartResult }> {
+/**
+ * `options`, when given (a config file read again), replace those it was started with; a
+ * service that is not running is then simply started.
+ */
+export async function restart(pidFile: string, name?: string, options?: ServiceOptions): Promise<{ stopped: StopResult; started: StartResult }> {
   const state = readState(pidFile);
-  if (state === null || typeof state.options !== 'object' || state.options === null) {
+  if (options === undefined && (state === null || typeof state.options !== 'object' || state.options === null)) {
     throw new OptionError(`no service named '${name ?? pidFile}' that daemonkit started (no state file beside ${pidFile}); start it with daemonkit start`);
   }
-  const options = state.options as ServiceOptions;
+  options ??= state!.options as ServiceOptions;
+  if (state === null) return { stopped: { code: 0, message: `${name ?? pidFile} was not running` }, started: await start(options) };
   // Checked before anything stops: an env file gone since, say, would leave it down.
   resolveService(options);
   const stopped = await stop({ pidFile, name: state.name });

@@ -115,7 +115,10 @@ export function systemdUnit(options: ServiceOptions, how: UnitPaths = {}): strin
     'ProtectSystem=strict',
     // yes hides /home, /root and /run/user; read-only when the service needs a file there.
     `ProtectHome=${used.some((p) => p !== undefined && /^\/(home|root|run\/user)(\/|$)/.test(p)) ? 'read-only' : 'yes'}`,
-    'PrivateTmp=yes',
+    // A private /tmp would hide the service's own files there (its directory, say).
+    ...(used.some((p) => p !== undefined && /^\/(var\/)?tmp(\/|$)/.test(p))
+      ? ['# PrivateTmp= is off: the service uses files under /tmp, which a private /tmp would hide.', 'PrivateTmp=no']
+      : ['PrivateTmp=yes']),
     `ReadWritePaths=${[...new Set(writable)].map((p) => word(p, false)).join(' ')}`,
     '',
     '[Install]',
