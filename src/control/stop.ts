@@ -56,7 +56,12 @@ export async function stop(options: StopOptions): Promise<StopResult> {
   // the supervisor, the program still holds the lock and is stopped all the same.
   // Only processes that have the PID file open are ours to signal: a pid written there may
   // have ended and been reused since (a supervisor SIGKILLed while its program runs on).
-  const st = statSync(o.pidFile);
+  let st;
+  try {
+    st = statSync(o.pidFile);
+  } catch {
+    return { code: 0, message: `${o.name} was not running` }; // gone since: it just stopped
+  }
   const ours = (target: number | null | undefined): target is number => typeof target === 'number' && holdsFile(target, st.dev, st.ino);
   const groups = new Set<number>();
   for (const target of [pid, state?.programPid ?? null]) {
@@ -100,7 +105,14 @@ export async function stop(options: StopOptions): Promise<StopResult> {
 async function released(path: string, timeoutMs: number): Promise<boolean> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
-    const r = PidFile.acquire(path);
+    let r;
+    try {
+      r = PidFile.acquire(path);
+    } catch (err) {
+      // The service removed its own file on the way out (a supervisor does): released.
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return true;
+      throw err;
+    }
     if (r.acquired) {
       r.pidFile.remove();
       return true;

@@ -39,7 +39,13 @@ export class PidFile {
         fd = openLockFile(path, { exclusive: true, mode: 0o644 });
       } catch (err) {
         if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-        fd = openLockFile(path, { create: false });
+        try {
+          fd = openLockFile(path, { create: false });
+        } catch (again) {
+          // Removed between the two opens (its holder left and cleaned up): try again.
+          if ((again as NodeJS.ErrnoException).code === 'ENOENT') continue;
+          throw again;
+        }
         created = false;
       }
       try {
