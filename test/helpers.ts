@@ -183,6 +183,9 @@ export function useProcessControl() {
   return {
     /** Remembers a pid of ours (a daemon reparented to us, or a spawnChild child). */
     track(pid: number): number {
+      // A test that read no pid (a state file between two runs says null) must fail here,
+      // not in the cleanup of every test after it.
+      if (!Number.isSafeInteger(pid) || pid <= 0) throw new Error(`not a pid to track: ${pid}`);
       tracked.add(pid);
       return pid;
     },
