@@ -114,11 +114,12 @@ export function ourChildren(filter: (s: Stat) => boolean = () => true): number[]
 /** Pids of this process's children that are zombies. */
 export const zombieChildren = () => ourChildren((s) => s.state === 'Z');
 
-export async function waitFor<T>(what: string, fn: () => T | undefined | false | Promise<T | undefined | false>, timeoutMs = 10_000): Promise<T> {
+/** Polls `fn` until it returns a value: undefined, null and false mean "not yet". */
+export async function waitFor<T>(what: string, fn: () => T | undefined | null | false | Promise<T | undefined | null | false>, timeoutMs = 10_000): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const v = await fn();
-    if (v !== undefined && v !== false) return v;
+    if (v !== undefined && v !== null && v !== false) return v;
     if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 10));
   }
