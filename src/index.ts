@@ -49,6 +49,7 @@ export { restart } from './control/restart';
 export { reloadService } from './control/reload-service';
 export type { ReloadResult } from './control/reload-service';
 export { readConfig } from './control/config';
+export { signalNamed } from './control/service-options';
 export { runService } from './control/run';
 export type { RunResult } from './control/run';
 export { systemdUnit } from './control/unit';

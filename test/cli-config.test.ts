@@ -161,6 +161,8 @@ describe('bad input, continued: one line, the exit code, nothing left', () => {
     ['invalid JSON config', () => ['start', '--config', config('bad.json', '{ "name": ')], 2, /^daemonkit: --config .*bad\.json is not valid JSON: /],
     ['unreadable config', () => ['start', '--config', '/nonexistent/dk.json'], 2, /^daemonkit: cannot read --config \/nonexistent\/dk\.json: ENOENT/],
     ['unknown key in a config', () => ['start', '--config', config('key.json', '{"command":["true"],"pid_file":"x"}')], 2, /unknown key "pid_file"; the keys are the start options in camelCase/],
+    ['a config env that is a string', () => ['start', '--config', config('env.json', '{"command":["true"],"env":"X=1"}')], 2, /--env must be KEY=VALUE strings, or an object of strings, got "X=1"/],
+    ['a config listen that is a string', () => ['start', '--config', config('listen.json', '{"command":["true"],"listen":"80"}')], 2, /--listen must be a list of \[HOST:\]PORT or a socket path, got "80"/],
     ['a config command that is a string', () => ['start', '--config', config('str.json', '{"command":"node server.js"}')], 2, /"command" must be an array of strings/],
     ['--name with a config of several', () => ['start', '--name', 'x', '--config', config('two.json', '{"services":[{"command":["true"]},{"command":["true"],"name":"b"}]}')], 2, /--name names one service and --config has 2/],
     ['--max-restarts without a window', () => ['start', '--restart', 'always', '--max-restarts', '3', '--', 'true'], 2, /--max-restarts needs --restart-window/],

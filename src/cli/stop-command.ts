@@ -1,7 +1,7 @@
 // daemonkit stop and restart, of one service (--name, --pid-file) or of every service of a
 // --config file (stopped last first). stop: 0 stopped or not running, 1 could not, 2 bad input.
 import { OptionError } from '../errors';
-import { pidFileOf, readConfig, restart, stop } from '../index';
+import { pidFileOf, readConfig, restart, signalNamed, stop } from '../index';
 import { duration, SELECT_OPTIONS, selected, servicesOf, type Selected } from './args';
 import { parse, say } from './io';
 import { USAGE } from './usage';
@@ -23,7 +23,7 @@ export async function stopCommand(args: string[]): Promise<number> {
   const { values } = parse(args, { ...OPTIONS, timeout: { type: 'string' }, signal: { type: 'string' } }, false);
   if (values.help) return say(1, USAGE), 0;
   const list = targets(values);
-  const signal = values.signal === undefined ? undefined : (values.signal.toUpperCase().replace(/^(?!SIG)/, 'SIG') as NodeJS.Signals);
+  const signal = values.signal === undefined ? undefined : (signalNamed(values.signal) as NodeJS.Signals);
   const timeout = values.timeout === undefined ? undefined : duration(values.timeout, '--timeout');
   let code = 0;
   for (const { name, pidFile } of list.reverse()) {

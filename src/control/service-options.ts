@@ -1,13 +1,14 @@
 // What the daemonkit command (and start() for programs) is asked to run, in the command's
 // own words, resolved to the launcher's plan and command. Flags and config keys are the same
 // names (--pid-file, pidFile); every rejection is one OptionError naming the input (exit 2).
-import { accessSync, existsSync, readFileSync, statSync, constants as fsConstants } from 'node:fs';
+import { accessSync, existsSync, statSync, constants as fsConstants } from 'node:fs';
 import { resolveExecutable } from '../os/spawn';
 import { constants as osConstants } from 'node:os';
 import { basename, join } from 'node:path';
 import { OptionError } from '../errors';
 import type { Command } from '../start/launcher';
-import { resolveOptions, shown, type DaemonizeOptions, type ListenOptions, type Plan } from '../start/options';
+import { resolveOptions, shown, type DaemonizeOptions, type Plan } from '../start/options';
+import { envFile, keyValues, listen, listOf, readiness, rlimits } from './option-values';
 import { resolveLimits } from '../start/limits';
 import { SUPERVISE_ENV, type SupervisorPlan } from '../supervisor/plan';
 import { defaultLogDir, defaultRunDir } from './paths';
@@ -93,7 +94,7 @@ export function resolveService(o: ServiceOptions, env: NodeJS.ProcessEnv = proce
     user: o.user,
     group: o.group,
     rlimits: rlimits(o.rlimits),
-    listen: o.listen?.map(listen),
+    listen: listOf(o.listen, '--listen', '[HOST:]PORT or a socket path').map(listen),
     env: { ...(o.envFile === undefined ? {} : envFile(o.envFile)), ...keyValues(o.env, '--env') },
     readyTimeout: o.readyTimeout,
   };
@@ -120,7 +121,7 @@ function supervisorPlan(o: ServiceOptions, plan: Plan, command: Command): Superv
     if (v !== undefined && (typeof v !== 'number' || !Number.isFinite(v) || v < min)) throw new OptionError(`${flag} must be a number >= ${min}, got ${shown(v)}`);
     return v as number | undefined;
   };
-  const stopSignal = (o.stopSignal ?? 'SIGTERM').toUpperCase().replace(/^(?!SIG)/, 'SIG');
+  const stopSignal = signalNamed(o.stopSignal ?? 'SIGTERM');
   if (!(stopSignal in osConstants.signals)) throw new OptionError(`--stop-signal must be a signal name such as TERM, got ${shown(o.stopSignal)}`);
   const codes = o.successExitCodes ?? [0];
   if (!Array.isArray(codes) || codes.some((c) => !Number.isInteger(c) || c < 0 || c > 255)) throw new OptionError(`--success-exit-codes must be exit codes from 0 to 255, got ${shown(o.successExitCodes)}`);
@@ -188,11 +189,16 @@ function programEnvironment(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
   return out;
 }
 
+/** A signal as the system names it: TERM, term and SIGTERM are SIGTERM. */
+export function signalNamed(text: string): string {
+  return text.toUpperCase().replace(/^(?!SIG)/, 'SIG');
+}
+
 /** What `daemonkit reload` sends, or 'restart'. TERM, INT, KILL and STOP would end it. */
 export function reloadAction(reload: string | undefined): NodeJS.Signals | 'restart' {
   if (reload === undefined || reload === 'signal') return 'SIGHUP';
   if (reload === 'restart') return 'restart';
-  const signal = typeof reload === 'string' ? reload.toUpperCase().replace(/^(?!SIG)/, 'SIG') : '';
+  const signal = typeof reload === 'string' ? signalNamed(reload) : '';
   if (!(signal in osConstants.signals) || ['SIGTERM', 'SIGINT', 'SIGKILL', 'SIGSTOP'].includes(signal)) {
     throw new OptionError(`--reload must be signal, restart or a signal name such as USR2 (not one that stops the program), got ${shown(reload)}`);
   }
@@ -230,65 +236,4 @@ function executable(file: string, env: NodeJS.ProcessEnv, cwd: string): string {
     throw new OptionError(`${file} is not an executable file (the program); check the path and its mode`);
   }
   return path;
-}
-
-function readiness(ready: string | undefined): Command['ready'] {
-  if (ready === undefined || ready === 'notify') return 'notify';
-  if (ready === 'exec') return 'exec';
-  const tcp = /^tcp:(?:(\[[0-9a-fA-F:.]+\]|[0-9.]+):)?(\d{1,5})$/.exec(ready);
-  if (tcp !== null && Number(tcp[2]) > 0 && Number(tcp[2]) < 65536) {
-    return { host: tcp[1]?.replace(/^\[|\]$/g, '') ?? '127.0.0.1', port: Number(tcp[2]) };
-  }
-  throw new OptionError(`--ready must be exec, notify or tcp:[HOST:]PORT, got ${shown(ready)}`);
-}
-
-function listen(spec: string): ListenOptions {
-  if (typeof spec !== 'string') throw new OptionError(`--listen must be [HOST:]PORT or a socket path, got ${shown(spec)}`);
-  if (spec.startsWith('/') || spec.startsWith('@') || spec.startsWith('.')) return { path: spec };
-  const m = /^(?:(\[[0-9a-fA-F:.]+\]|[0-9.]+):)?(\d{1,5})$/.exec(spec);
-  if (m === null || Number(m[2]) > 65535) throw new OptionError(`--listen must be [HOST:]PORT (a numeric address) or a socket path, got ${shown(spec)}`);
-  return { host: m[1]?.replace(/^\[|\]$/g, '') ?? '::', port: Number(m[2]) };
-}
-
-function keyValues(list: string[] | Record<string, string> | undefined, flag: string): Record<string, string> {
-  if (list === undefined) return {};
-  if (!Array.isArray(list)) return list;
-  const out: Record<string, string> = {};
-  for (const item of list) {
-    const eq = item.indexOf('=');
-    if (eq <= 0) throw new OptionError(`${flag} must be KEY=VALUE, got ${shown(item)}`);
-    out[item.slice(0, eq)] = item.slice(eq + 1);
-  }
-  return out;
-}
-
-function rlimits(list: ServiceOptions['rlimits']): DaemonizeOptions['rlimits'] {
-  if (list === undefined || !Array.isArray(list)) return list;
-  const out: NonNullable<DaemonizeOptions['rlimits']> = {};
-  for (const item of list) {
-    const m = /^([a-z]+)=(\d+|infinity|unlimited)(?::(\d+|infinity|unlimited))?$/.exec(item);
-    if (m === null) throw new OptionError(`--rlimit must be NAME=SOFT[:HARD] (numbers or infinity), e.g. nofile=4096:8192, got ${shown(item)}`);
-    const value = (v: string) => (v === 'infinity' || v === 'unlimited' ? Infinity : Number(v));
-    out[m[1]] = { soft: value(m[2]), hard: value(m[3] ?? m[2]) };
-  }
-  return out;
-}
-
-/** KEY=VALUE lines, as systemd's EnvironmentFile=: # comments and blank lines skipped. */
-function envFile(path: string): Record<string, string> {
-  let text: string;
-  try {
-    text = readFileSync(path, 'utf8');
-  } catch (err) {
-    throw new OptionError(`cannot read --env-file ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}; check the path and its permissions`);
-  }
-  const out: Record<string, string> = {};
-  text.split('\n').forEach((line, i) => {
-    const t = line.trim();
-    if (t === '' || t.startsWith('#')) return;
-    const eq = t.indexOf('=');
-    if (eq <= 0) throw new OptionError(`--env-file ${path}, line ${i + 1}: not KEY=VALUE`);
-    out[t.slice(0, eq).replace(/^export\s+/, '')] = t.slice(eq + 1).replace(/^(["'])(.*)\1$/, '$2');
-  });
-  return out;
 }

@@ -7,6 +7,7 @@ import { constants as osConstants } from 'node:os';
 import { OptionError } from '../errors';
 import { getpgid } from '../os/session';
 import { holdsFile, PidFile } from '../start/pidfile';
+import { signalNamed } from './service-options';
 import { readState } from '../supervisor/state-file';
 
 export interface StopOptions {
@@ -36,9 +37,11 @@ export async function stop(options: StopOptions): Promise<StopResult> {
     name: options.name ?? started?.name ?? basename(options.pidFile).replace(/\.pid$/, ''),
     timeout: options.timeout ?? (given.stopTimeout ?? 10_000) + (supervised ? 5000 : 0),
   };
-  // A supervisor translates TERM into the program's stop signal itself.
-  const signal = o.signal ?? (supervised ? 'SIGTERM' : ((given.stopSignal ?? 'SIGTERM').toUpperCase().replace(/^(?!SIG)/, 'SIG') as NodeJS.Signals));
-  if (!(signal in osConstants.signals)) throw new OptionError(`--signal must be a signal name such as TERM, got '${options.signal ?? given.stopSignal}'`);
+  // The program gets the stop signal it was started with; a supervisor gets TERM and
+  // translates it into that signal itself.
+  const programSignal = (options.signal ?? signalNamed(given.stopSignal ?? 'SIGTERM')) as NodeJS.Signals;
+  const signal = supervised ? (options.signal ?? 'SIGTERM') : programSignal;
+  if (!(signal in osConstants.signals) || !(programSignal in osConstants.signals)) throw new OptionError(`--signal must be a signal name such as TERM, got '${options.signal ?? given.stopSignal}'`);
   if (!existsSync(o.pidFile)) {
     if (readState(o.pidFile) === null) {
       return { code: 2, message: `daemonkit: no service named '${o.name}' (no PID file at ${o.pidFile}); daemonkit list shows the services` };
@@ -81,9 +84,8 @@ export async function stop(options: StopOptions): Promise<StopResult> {
     const program = !supervised || target !== pid;
     try {
       const group = getpgid(target);
-      const sig = program && supervised && options.signal === undefined ? ((given.stopSignal ?? 'SIGTERM').toUpperCase().replace(/^(?!SIG)/, 'SIG') as NodeJS.Signals) : signal;
-      if (program && group !== getpgid()) process.kill(-group, sig);
-      else process.kill(target, sig);
+      if (program && group !== getpgid()) process.kill(-group, programSignal);
+      else process.kill(target, signal);
       break;
     } catch {
       // gone already: the next one, or wait for whatever still holds the lock
