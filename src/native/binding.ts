@@ -1,19 +1,21 @@
 // Loads the addon. This package makes it in one of two places, and only those are looked at:
 //   build/Release/daemonkit.node   compiled by node-gyp (binding.gyp's one target): in a
-//                                  checkout, or at install when no prebuild fits (the
-//                                  "install" script is node-gyp-build's installer);
+//                                  checkout (`npm ci`), or by `npm run build-addon` in an
+//                                  installed package on a platform with no prebuild;
 //   build/Debug/daemonkit.node     the same, built with `node-gyp rebuild --debug`;
 //   prebuilds/<platform>-<arch>/daemonkit.<libc>.node
 //                                  shipped in the package by `npm run prebuild`
 //                                  (prebuildify --napi --tag-libc: libc is musl on Alpine,
 //                                  else glibc, macOS included).
-// The first file that exists is loaded, in that order, the order node-gyp-build's installer
-// and loader use, so a compiled addon wins over a prebuild that did not load at install.
+// The package runs no install script (npm asks users to approve those): where no prebuild
+// fits, the error below says the one command that builds the addon.
+// The first file that exists is loaded, in that order, the order node-gyp-build's loader
+// uses, so an addon compiled here wins over a prebuild that does not load here.
 // node-gyp-build is not loaded at run time: it honours more (environment overrides, other
 // runtimes, prebuilds next to the node binary) that this package does not produce, and
 // loading it cost ~2-3 ms per process, paid twice by a daemon (launcher and daemon) on its
 // way to the first answered request (bench/import.mjs). test/package.test.ts checks that the
-// installed package loads the file node-gyp-build's installer accepted.
+// installed package loads the file node-gyp-build would pick.
 // __dirname is dist/ (bundled), one level below the package root, or src/native/ when the
 // tests run the sources, two levels below.
 import { existsSync } from 'node:fs';
@@ -21,6 +23,7 @@ import { join } from 'node:path';
 import type { NativeBinding } from './types';
 
 const NAME = 'daemonkit';
+const BUILD = 'build it with a C++17 compiler, make and python3: `npm explore daemonkit -- npm run build-addon` (in a checkout: `npm run build-addon`)';
 
 /** The addon files this package can have, in the order they are tried. */
 function addonCandidates(root: string): string[] {
@@ -48,14 +51,19 @@ function load(): NativeBinding {
     const err = new Error(
       `daemonkit has no native addon for ${process.platform}-${process.arch}; looked for:\n` +
         candidates.map((file) => `  ${file}\n`).join('') +
-        'No prebuild fits this platform and none was compiled at install: run `npm rebuild daemonkit` ' +
-        'with a C++ toolchain, make and python3 on the PATH',
+        `No prebuild fits this platform; ${BUILD}`,
     ) as Error & { code: string };
     err.code = 'MODULE_NOT_FOUND';
     throw err;
   }
   const module = { exports: {} as NativeBinding };
-  process.dlopen(module, found);
+  try {
+    process.dlopen(module, found);
+  } catch (err) {
+    // A prebuild for an older or newer system than this one (glibc older than 2.28, say).
+    if (found === candidates[2]) (err as Error).message += `\nThe prebuilt addon does not load on this system; ${BUILD}`;
+    throw err;
+  }
   return module.exports;
 }
 
