@@ -6,6 +6,7 @@ import { constants as osConstants } from 'node:os';
 import { getSystemErrorMap, getSystemErrorName, inspect } from 'node:util';
 import type { NativeErrno } from './native/types';
 
+/** What a SystemError is about, beyond the call that failed. */
 export interface Subject {
   /** Set as err.path and quoted in the message. */
   path?: string;
@@ -15,13 +16,23 @@ export interface Subject {
   props?: Record<string, unknown>;
 }
 
+/**
+ * A failed system call, shaped like Node's own: `err.code === 'EACCES'`, a message such as
+ * "EACCES: permission denied, open '/run/x.pid'", and extra properties (address, port,
+ * resource, fd) where the failure is about one.
+ */
 export class SystemError extends Error {
   // `declare`: no class fields, so the properties exist only when set, in Node's order.
+  /** The error number, negative as in Node (-13 for EACCES). */
   declare readonly errno: number;
+  /** The error's name, such as 'ENOENT' or 'EADDRINUSE'. */
   declare readonly code: string;
+  /** The system call (or step) that failed, such as 'open' or 'setresuid'. */
   declare readonly syscall: string;
+  /** The file the call was about, when there is one. */
   declare readonly path?: string;
 
+  /** An error for `errno` (negative) from `syscall`, about `subject`'s path or target. */
   constructor(errno: number, syscall: string, subject: Subject = {}) {
     const code = errnoName(errno);
     const description = errnoDescription(errno, code);
@@ -35,7 +46,7 @@ export class SystemError extends Error {
     if (subject.props) Object.assign(this, subject.props);
   }
 
-  // Like Node's own system errors, which print as "Error: ENOENT: ...".
+  /** 'Error', like Node's own system errors, which print as "Error: ENOENT: ...". */
   override get name(): string {
     return 'Error';
   }
@@ -149,11 +160,14 @@ export function invalidValue(name: string, value: unknown, hint: string): ArgErr
   );
 }
 
-// A failed start: one line naming the input and the fix, and an exit code (1 failed to
-// start, 2 invalid options, 3 already running).
-
+/**
+ * A failed start: one line naming the input and the fix, and an exit code (1 failed to
+ * start, 2 invalid options, 3 already running).
+ */
 export class DaemonizeError extends Error {
   /**
+   * A failure the launcher reports as one line, then exits with `exitCode`.
+   * @param exitCode 1: failed to start; 2: invalid options; 3: already running
    * @param bare the message is complete as it stands (no "name: " prefix is added by the
    *   caller: used for "x already running (pid N)")
    */

@@ -1,4 +1,25 @@
-// daemonkit: the system calls Node lacks for real Unix daemons, validated and explained.
+/**
+ * daemonkit: the system calls Node lacks for real Unix daemons, validated and explained.
+ * Entries below are alphabetical within each kind; by topic:
+ *
+ * - Becoming a daemon: {@link daemonize} (the {@link Daemon} it resolves with, its
+ *   {@link DaemonizeOptions}, the {@link DaemonizeError} of a failed start), {@link PidFile}.
+ * - Lifecycle of a running daemon: {@link onShutdown}, {@link requestShutdown},
+ *   {@link closeServer}, {@link onReload}, {@link reopenLogs}; under systemd {@link notify},
+ *   {@link listenFds}, {@link startWatchdog}.
+ * - Services, as the `daemonkit` command runs them: {@link start}, {@link stop},
+ *   {@link restart}, {@link reloadService}, {@link serviceStatus}, {@link listServices},
+ *   {@link runService}, {@link systemdUnit}, {@link readConfig}.
+ * - System calls: processes ({@link spawnDaemon}, {@link spawnChild}, {@link reap},
+ *   {@link setsid}), identity ({@link resolveCredentials}, {@link dropPrivileges},
+ *   {@link chroot}), limits ({@link setrlimit}), descriptors and locks ({@link openLockFile},
+ *   {@link tryLock}, {@link setCloseOnExec}), sockets ({@link listenTcp}, {@link listenUnix}),
+ *   Linux prctl ({@link setChildSubreaper}, {@link setNoNewPrivileges}).
+ *
+ * Failed system calls throw {@link SystemError}, shaped like Node's own.
+ *
+ * @packageDocumentation
+ */
 export { SystemError } from './errors';
 export { spawnDaemon, spawnChild, reap } from './os/spawn';
 export type { SpawnOptions, ChildSpawnOptions, ExitStatus } from './os/spawn';

@@ -16,6 +16,11 @@ const PATHS = ['pidFile', 'logFile', 'envFile', 'cwd'] as const;
 // Durations in a config are milliseconds, as for start(); say so when a string is given.
 const NUMBERS = ['readyTimeout', 'restartDelay', 'backoff', 'maxRestarts', 'restartWindow', 'stopTimeout'] as const;
 
+/**
+ * Reads a config file for `daemonkit --config`: one service as JSON, keys as in ServiceOptions,
+ * or `{ "services": [ ... ] }`. Relative paths in it are relative to the file. Throws
+ * DaemonizeError (exit code 2) naming the file and key of any mistake.
+ */
 export function readConfig(path: string): ServiceOptions[] {
   let text: string;
   try {

@@ -9,7 +9,12 @@ import { basename, dirname } from 'node:path';
  * at: follow from there, not from the size when following starts, or a line written in
  * between is lost.
  */
-export function lastLines(path: string, lines: number): { text: string; size: number } {
+export function lastLines(path: string, lines: number): {
+  /** The lines, each ending in a newline. */
+  text: string;
+  /** The offset they end at: pass it to follow(). */
+  size: number;
+} {
   const fd = openSync(path, 'r');
   try {
     const size = fstatSync(fd).size;

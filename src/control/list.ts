@@ -5,6 +5,7 @@ import { existsSync, readdirSync, type Dirent } from 'node:fs';
 import { join } from 'node:path';
 import { serviceStatus, type ServiceStatus } from './status';
 
+/** The status of every service whose PID file or state file is in `runDir` (see defaultRunDir()). */
 export function listServices(runDir: string): ServiceStatus[] {
   let entries: Dirent[];
   try {

@@ -9,6 +9,10 @@ import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { StartError } from '../errors';
 
+/**
+ * Where services keep their PID and state files unless told: $DAEMONKIT_RUN_DIR, else as root
+ * /run/daemonkit, else $XDG_RUNTIME_DIR/daemonkit or ~/.local/state/daemonkit/run.
+ */
 export function defaultRunDir(env: NodeJS.ProcessEnv = process.env): string {
   if (env.DAEMONKIT_RUN_DIR) return env.DAEMONKIT_RUN_DIR;
   if (process.geteuid?.() === 0) return '/run/daemonkit';
@@ -16,6 +20,7 @@ export function defaultRunDir(env: NodeJS.ProcessEnv = process.env): string {
   return join(homedir(), '.local', 'state', 'daemonkit', 'run');
 }
 
+/** Where services log unless told: $DAEMONKIT_LOG_DIR, else /var/log/daemonkit as root, else ~/.local/state/daemonkit. */
 export function defaultLogDir(env: NodeJS.ProcessEnv = process.env): string {
   if (env.DAEMONKIT_LOG_DIR) return env.DAEMONKIT_LOG_DIR;
   if (process.geteuid?.() === 0) return '/var/log/daemonkit';

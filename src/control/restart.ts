@@ -7,10 +7,16 @@ import { start, type StartResult } from './start';
 import { stop, type StopResult } from './stop';
 
 /**
- * `options`, when given (a config file read again), replace those it was started with; a
- * service that is not running is then simply started.
+ * Restarts a service as `daemonkit restart` does: stop(), then start() with the options it was
+ * started with. `options`, when given (a config file read again), replace those it was started
+ * with; a service that is not running is then simply started.
  */
-export async function restart(pidFile: string, name?: string, options?: ServiceOptions): Promise<{ stopped: StopResult; started: StartResult }> {
+export async function restart(pidFile: string, name?: string, options?: ServiceOptions): Promise<{
+  /** How the stop went: not started again unless its code is 0. */
+  stopped: StopResult;
+  /** How the new start went. */
+  started: StartResult;
+}> {
   const state = readState(pidFile);
   if (options === undefined && (state === null || typeof state.options !== 'object' || state.options === null)) {
     throw new OptionError(`no service named '${name ?? pidFile}' that daemonkit started (no state file beside ${pidFile}); start it with daemonkit start`);

@@ -21,7 +21,18 @@ import { resolveService, type ServiceOptions } from './service-options';
 import { failure, type StartResult } from './start';
 import { dirname } from 'node:path';
 
-export type RunResult = { ok: true; code: number } | Extract<StartResult, { ok: false }>;
+/** How runService() ended: the exit code for this process, or a failed start as start() reports it. */
+export type RunResult =
+  | {
+      /** It started, ran and has ended. */
+      ok: true;
+      /** 0 when stopped (or ended with a success code); 1 on a crash loop; else the program's. */
+      code: number;
+    }
+  | Extract<StartResult, {
+      /** It did not start: the failure as start() reports it. */
+      ok: false;
+    }>;
 
 const steps: Step<StartContext>[] = [
   ...firstSteps.map((step) =>
@@ -47,6 +58,10 @@ const steps: Step<StartContext>[] = [
   },
 ];
 
+/**
+ * Runs a service in the foreground as `daemonkit run` does (for systemd's Type=notify and for
+ * containers): this process supervises the program until it is stopped or ends for good.
+ */
 export async function runService(options: ServiceOptions): Promise<RunResult> {
   let resolved;
   try {

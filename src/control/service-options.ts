@@ -13,20 +13,37 @@ import { resolveLimits } from '../start/limits';
 import { SUPERVISE_ENV, type SupervisorPlan } from '../supervisor/plan';
 import { defaultLogDir, defaultRunDir } from './paths';
 
+/**
+ * A service for start() and runService(), in the words of the daemonkit command: each option
+ * is a flag (pidFile is --pid-file) and a key of its config file.
+ */
 export interface ServiceOptions {
   /** The program and its arguments. */
   command: string[];
+  /** Names its files and messages (default: the program's base name). */
   name?: string;
+  /** Default: NAME.pid in defaultRunDir(). */
   pidFile?: string;
+  /** stdout and stderr appended here (default: NAME.log in defaultLogDir()). */
   logFile?: string;
+  /** Working directory of the program (default '/'). */
   cwd?: string;
+  /** File mode creation mask, such as '027' (default 022). */
   umask?: string | number;
+  /** Run as this user (name or uid), with the user's groups. */
   user?: string | number;
+  /** Primary group instead of the user's. */
   group?: string | number;
   /** NAME=SOFT[:HARD] strings, or { nofile: 4096 } as for daemonize(). */
-  rlimits?: string[] | Record<string, number | { soft?: number; hard?: number }>;
+  rlimits?: string[] | Record<string, number | {
+    /** The soft limit (default: the current one, capped at `hard`). */
+    soft?: number;
+    /** The hard limit (default: the current one). */
+    hard?: number;
+  }>;
   /** KEY=VALUE strings, or an object. */
   env?: string[] | Record<string, string>;
+  /** KEY=VALUE lines added to the environment, as systemd's EnvironmentFile= (`env` wins). */
   envFile?: string;
   /** [HOST:]PORT or a Unix socket path. */
   listen?: string[];

@@ -8,10 +8,35 @@ import { resolveService, type ServiceOptions } from './service-options';
 import { stateFileOf, writeState } from '../supervisor/state-file';
 import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 
+/** How start() went: the service is running, or why it is not. */
 export type StartResult =
-  | { ok: true; name: string; pid: number; pidFile: string }
-  | { ok: false; name: string; code: 1 | 2 | 3; message: string; tail: string };
+  | {
+      /** It started and said it is ready. */
+      ok: true;
+      /** The service's name. */
+      name: string;
+      /** The daemon's pid (the supervisor's with `restart`). */
+      pid: number;
+      /** Its PID file. */
+      pidFile: string;
+    }
+  | {
+      /** It did not start (nothing of it is left running). */
+      ok: false;
+      /** The service's name. */
+      name: string;
+      /** 1: failed to start; 2: invalid options; 3: already running. */
+      code: 1 | 2 | 3;
+      /** One line: what went wrong and what to do. */
+      message: string;
+      /** The program's last output before it failed ('' when none). */
+      tail: string;
+    };
 
+/**
+ * Starts `options.command` as a service, as `daemonkit start` does: resolves once the program
+ * is ready (or failed). Failures are results, not exceptions.
+ */
 export async function start(options: ServiceOptions): Promise<StartResult> {
   // Named in messages before the options are resolved: as --name, or the program's name.
   const name = options.name ?? (Array.isArray(options.command) && typeof options.command[0] === 'string' ? basename(options.command[0]) : 'daemonkit');

@@ -5,19 +5,31 @@ import { basename } from 'node:path';
 import { PidFile } from '../start/pidfile';
 import { readState } from '../supervisor/state-file';
 
+/** What serviceStatus() and listServices() report about one service. */
 export interface ServiceStatus {
+  /** The service's name. */
   name: string;
+  /** running; dead (the PID file is left, unlocked); failed (its supervisor gave up); stopped; unknown. */
   state: 'running' | 'dead' | 'failed' | 'stopped' | 'unknown';
+  /** LSB's status code: 0 running, 1 dead or failed, 3 stopped, 4 unknown. */
   code: 0 | 1 | 3 | 4;
+  /** The pid in the PID file (the supervisor's when supervised), null when there is none. */
   pid: number | null;
+  /** The PID file. */
   pidFile: string;
+  /** Where it logs, when it was started with a log file. */
   logFile: string | null;
+  /** Seconds since the process started, while running (Linux). */
   uptimeSeconds: number | null;
+  /** Its resident memory in bytes, while running (Linux). */
   rssBytes: number | null;
   /** Supervised: the program's pid, its restarts, how it last ended. */
   programPid?: number | null;
+  /** Supervised: how many times the program was restarted. */
   restarts?: number;
+  /** Supervised: how the program last ended, null before it ever did. */
   lastExit?: string | null;
+  /** Why the state is failed or unknown. */
   reason?: string;
 }
 

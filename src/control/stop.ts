@@ -10,7 +10,9 @@ import { holdsFile, PidFile } from '../start/pidfile';
 import { signalNamed } from './service-options';
 import { readState } from '../supervisor/state-file';
 
+/** Which service stop() stops, and how. */
 export interface StopOptions {
+  /** The service's PID file: whoever holds its lock is the service. */
   pidFile: string;
   /** For messages; default: the name it was started with, else the PID file's name. */
   name?: string;
@@ -23,11 +25,18 @@ export interface StopOptions {
   signal?: NodeJS.Signals;
 }
 
+/** How stop() went. */
 export interface StopResult {
+  /** 0: stopped, or was not running; 1: still running after SIGKILL; 2: no such service. */
   code: 0 | 1 | 2;
+  /** One line for a person, such as "web stopped (pid 1234)". */
   message: string;
 }
 
+/**
+ * Stops a service as `daemonkit stop` does: the stop signal, then SIGKILL to its process group
+ * after the timeout; resolves once the PID file's lock is released.
+ */
 export async function stop(options: StopOptions): Promise<StopResult> {
   const started = readState(options.pidFile);
   const supervised = started?.restarts !== undefined;

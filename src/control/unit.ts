@@ -12,6 +12,7 @@ import { resolveRlimit } from '../os/rlimit';
 import { shown } from '../start/options';
 import { reloadAction, resolveService, type ServiceOptions } from './service-options';
 
+/** The programs a unit's ExecStart= names, for systemdUnit(). */
 export interface UnitPaths {
   /** The Node.js binary ExecStart= runs (default: process.execPath). */
   node?: string;
@@ -34,6 +35,10 @@ const LIMITS: Record<string, string> = {
   rss: 'LimitRSS', rtprio: 'LimitRTPRIO', rttime: 'LimitRTTIME', sigpending: 'LimitSIGPENDING', stack: 'LimitSTACK',
 };
 
+/**
+ * The text of a systemd service unit (Type=notify) that runs `options` under `daemonkit run`,
+ * as `daemonkit unit` prints it. Throws DaemonizeError for options start() would refuse.
+ */
 export function systemdUnit(options: ServiceOptions, how: UnitPaths = {}): string {
   // run supervises unless told --restart never: its options are checked as a supervised
   // start's are. Limits are not compared with this process's own: systemd sets them.

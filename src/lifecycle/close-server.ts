@@ -13,6 +13,7 @@ import { invalidType } from '../errors';
 import { shutdownTimeLeft } from './shutdown';
 import { validateInteger, validateObject } from '../os/validate';
 
+/** How long closeServer() lets connections finish. */
 export interface CloseServerOptions {
   /**
    * Milliseconds until the remaining connections are destroyed. Default: during a shutdown,

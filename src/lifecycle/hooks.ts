@@ -2,7 +2,12 @@
 import { invalidType } from '../errors';
 import { validateString } from '../os/validate';
 
+/**
+ * A step of the graceful shutdown, given why it happens: a signal's name such as 'SIGTERM',
+ * 'uncaught exception', or requestShutdown()'s reason. A returned promise is awaited, within the shutdown deadline.
+ */
 export type ShutdownHook = (reason: string) => unknown;
+/** A step of a reload (SIGHUP or reload()): reread configuration; a returned promise is awaited. */
 export type ReloadHook = () => unknown;
 
 /**

@@ -9,6 +9,7 @@ import { monotonicMs } from './clock';
 import { tellSystemd } from './notify';
 import { validateInteger, validateString } from '../os/validate';
 
+/** The deadline and error exit code of the shutdown path, for configureShutdown(). */
 export interface ShutdownOptions {
   /** Milliseconds for all hooks together (default 10 000). */
   timeout?: number;

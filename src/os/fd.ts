@@ -10,6 +10,7 @@ export function setCloseOnExec(fd: number, on = true): void {
   callNative(() => native.setCloexec(fd, on));
 }
 
+/** Whether FD_CLOEXEC is set on `fd`: true means the descriptor is closed by execve. */
 export function isCloseOnExec(fd: number): boolean {
   validateFd(fd, 'fd');
   return callNative(() => native.getCloexec(fd));

@@ -5,6 +5,7 @@ import { native } from '../native/binding';
 import { callNative, callNativeOr } from '../errors';
 import { validateBoolean, validateFd, validateInteger, validateNonEmptyString, validateObject } from './validate';
 
+/** How openLockFile() opens the file. */
 export interface OpenLockFileOptions {
   /** Create the file when missing (default true). */
   create?: boolean;

@@ -4,32 +4,49 @@ import { native } from '../native/binding';
 import { callNative, callNativeOr, invalidType } from '../errors';
 import { validateId, validateNonEmptyString } from './validate';
 
+/** A user's entry in the passwd database, as lookupUser() returns it. */
 export interface UserInfo {
+  /** The login name. */
   name: string;
+  /** The user id. */
   uid: number;
+  /** The id of the user's primary group. */
   gid: number;
+  /** The home directory. */
   home: string;
+  /** The login shell. */
   shell: string;
 }
 
+/** A group's entry in the group database, as lookupGroup() returns it. */
 export interface GroupInfo {
+  /** The group name. */
   name: string;
+  /** The group id. */
   gid: number;
+  /** The users listed as members (not those whose primary group it is). */
   members: string[];
 }
 
 /** What a process needs to become a user: the result of resolveCredentials(). */
 export interface Credentials {
+  /** The user's login name (also when it was given as a uid). */
   user: string;
+  /** The user id. */
   uid: number;
+  /** The group asked for, else the user's primary group. */
   gid: number;
   /** Supplementary groups, the primary one included. */
   groups: number[];
+  /** The user's home directory (for HOME). */
   home: string;
 }
 
+/** A user or group that has no entry in its database; the message says how to check. */
 export class UnknownIdentityError extends Error {
+  /** Which of the two was not found. */
   readonly code: 'ERR_UNKNOWN_USER' | 'ERR_UNKNOWN_GROUP';
+  /** The user or group `value` (a name or an id) was not found. */
   constructor(kind: 'user' | 'group', value: string | number) {
     const db = kind === 'user' ? 'passwd' : 'group';
     super(`unknown ${kind} '${value}': no entry in the ${db} database (check it with: getent ${db} ${value})`);

@@ -13,6 +13,7 @@ export function setChildSubreaper(on = true): void {
   callNative(() => native.setChildSubreaper(on));
 }
 
+/** PR_GET_CHILD_SUBREAPER: whether setChildSubreaper() is in effect for this process. */
 export function isChildSubreaper(): boolean {
   return callNative(() => native.getChildSubreaper());
 }
@@ -31,6 +32,7 @@ export function setParentDeathSignal(signal: NodeJS.Signals | number | null): vo
   callNative(() => native.setParentDeathSignal(n));
 }
 
+/** PR_GET_PDEATHSIG: the parent death signal's number, 0 when none is set. */
 export function getParentDeathSignal(): number {
   return callNative(() => native.getParentDeathSignal());
 }
@@ -40,6 +42,7 @@ export function setNoNewPrivileges(): void {
   callNative(() => native.setNoNewPrivs());
 }
 
+/** PR_GET_NO_NEW_PRIVS: whether setNoNewPrivileges() (or a parent) has set it; it is inherited and never cleared. */
 export function hasNoNewPrivileges(): boolean {
   return callNative(() => native.getNoNewPrivs());
 }

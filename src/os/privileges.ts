@@ -8,8 +8,11 @@ import { native } from '../native/binding';
 import { callNative, invalidType } from '../errors';
 import { validateBoolean, validateId, validateObject } from './validate';
 
+/** Whom dropPrivileges() makes the process: resolveCredentials() gives all three ids. */
 export interface DropPrivilegesOptions {
+  /** The user id, set as real, effective and saved uid. */
   uid: number;
+  /** The group id, set as real, effective and saved gid. */
   gid: number;
   /** The complete supplementary group list (see resolveCredentials()). */
   groups: readonly number[];
@@ -17,15 +20,19 @@ export interface DropPrivilegesOptions {
   noNewPrivileges?: boolean;
 }
 
+/** Who this process is, as processIdentity() reads it from the kernel. */
 export interface ProcessIdentity {
   /** Real, effective, saved. */
   uid: [number, number, number];
+  /** Real, effective, saved. */
   gid: [number, number, number];
   /** getgroups(2): the supplementary groups only (process.getgroups() adds the egid). */
   groups: number[];
 }
 
+/** dropPrivileges() made its calls, but the ids it then read back are not the ones asked for. */
 export class PrivilegeDropError extends Error {
+  /** Always 'ERR_PRIVILEGE_DROP_UNVERIFIED'. */
   readonly code = 'ERR_PRIVILEGE_DROP_UNVERIFIED';
 }
 
@@ -34,6 +41,7 @@ export class PrivilegeDropRefusedError extends Error {
   readonly code = 'ERR_INVALID_STATE';
 }
 
+/** The real, effective and saved uid and gid, and the supplementary groups (getres*id(2)). */
 export function processIdentity(): ProcessIdentity {
   return {
     uid: callNative(() => native.getresuid()),

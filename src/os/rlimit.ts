@@ -3,8 +3,11 @@
 import { native } from '../native/binding';
 import { callNative, invalidType, invalidValue, outOfRange } from '../errors';
 
+/** The two values of a resource limit; Infinity is RLIM_INFINITY (no limit). */
 export interface Rlimit {
+  /** The limit the kernel enforces; a process may raise it up to `hard`. */
   soft: number;
+  /** The ceiling for `soft`: lowering it is for good, raising it needs privilege. */
   hard: number;
 }
 
@@ -30,6 +33,7 @@ function validateLimit(value: unknown, name: string): number {
   return value;
 }
 
+/** This process's limit on resource `name` (one of rlimitNames), e.g. `getrlimit('nofile')`. */
 export function getrlimit(name: string): Rlimit {
   const [soft, hard] = callNative(() => native.getrlimit(resourceOf(name)), { target: name, props: { resource: name } });
   return { soft, hard };

@@ -6,7 +6,9 @@ import { native } from '../native/binding';
 import { callNative, invalidType, invalidValue, SystemError } from '../errors';
 import { validateBoolean, validateInteger, validateNonEmptyString, validateObject } from './validate';
 
+/** Where listenTcp() listens. */
 export interface TcpListenOptions {
+  /** The port; 0 lets the kernel choose one (read it from the result). */
   port: number;
   /** Numeric IPv4 or IPv6 address (default '::', which also accepts IPv4 unless ipv6Only). */
   host?: string;
@@ -16,23 +18,33 @@ export interface TcpListenOptions {
   ipv6Only?: boolean;
 }
 
+/** Where listenUnix() listens. */
 export interface UnixListenOptions {
   /** Socket path, or '@name' for a Linux abstract socket. */
   path: string;
   /** Mode of the socket file, set between bind and listen (a path only). */
   mode?: number;
+  /** listen(2) backlog (default 511, as Node's). */
   backlog?: number;
 }
 
+/** A listening TCP socket made by listenTcp(), with the address it is bound to. */
 export interface TcpListener {
+  /** The listening descriptor (close-on-exec), e.g. for `server.listen({ fd })`. */
   fd: number;
+  /** The address family the socket was bound with. */
   family: 'IPv4' | 'IPv6';
+  /** The bound address, as the kernel reports it. */
   address: string;
+  /** The bound port: the chosen one when 0 was asked for. */
   port: number;
 }
 
+/** A listening Unix socket made by listenUnix(). */
 export interface UnixListener {
+  /** The listening descriptor (close-on-exec), e.g. for `server.listen({ fd })`. */
   fd: number;
+  /** The path as given ('@name' for an abstract socket). */
   path: string;
 }
 
@@ -136,7 +148,10 @@ export function unixSocketState(path: string): 'free' | 'stale' | 'live' | 'othe
   }
 }
 
-/** The local address of a socket descriptor. */
+/**
+ * The local address of a socket descriptor (getsockname(2)): `{ family, address, port }` for
+ * TCP and UDP, `{ family: 'unix', path, abstract }` for a Unix socket, else `{ family }`.
+ */
 export function socketAddress(fd: number) {
   if (typeof fd !== 'number') throw invalidType('fd', 'of type number', fd);
   return callNative(() => native.getsockname(fd));

@@ -10,6 +10,7 @@ import { resolveRlimit, rlimitNames as allRlimitNames, type Rlimit } from './rli
 import { callNative, invalidType, invalidValue, SystemError } from '../errors';
 import { validateBoolean, validateFd, validateId, validateInteger, validateNonEmptyString, validateObject, validateString, validateUmask } from './validate';
 
+/** How spawnDaemon() and spawnChild() start a program: every step runs in the child before execve. */
 export interface SpawnOptions {
   /** Arguments after argv[0]. */
   args?: readonly string[];
@@ -36,7 +37,14 @@ export interface SpawnOptions {
    * Run as this user: setgroups, setresgid, setresuid in the child after the limits, then
    * checked (every id is the one asked for, and root cannot be regained) before execve.
    */
-  credentials?: { uid: number; gid: number; groups: readonly number[] };
+  credentials?: {
+    /** The user id to run as (real, effective and saved). */
+    uid: number;
+    /** The primary group id (real, effective and saved). */
+    gid: number;
+    /** The supplementary groups, all of them: none are kept from the caller. */
+    groups: readonly number[];
+  };
   /** PR_SET_NO_NEW_PRIVS in the child before execve (Linux). */
   noNewPrivileges?: boolean;
   /**
@@ -47,11 +55,13 @@ export interface SpawnOptions {
   listenPid?: boolean;
 }
 
+/** The options of spawnChild(): those of spawnDaemon(), and a new session if asked. */
 export interface ChildSpawnOptions extends SpawnOptions {
   /** Start a new session (the child becomes a session and process group leader). */
   setsid?: boolean;
 }
 
+/** How a process ended, as reap() reports it: one of `code` and `signal` is null. */
 export interface ExitStatus {
   /** Exit code when the process exited, else null. */
   code: number | null;

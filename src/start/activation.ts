@@ -21,7 +21,9 @@ export function activationEnv(count: number): { LISTEN_FDS: string; LISTEN_FDNAM
   return { LISTEN_FDS: String(count), LISTEN_FDNAMES: Array.from({ length: count }, (_, i) => `listen${i}`).join(':') };
 }
 
+/** A socket handed over by socket activation, as listenFds() returns it. */
 export interface ActivatedSocket {
+  /** The descriptor: 3 for the first socket, 4 for the next, and so on. */
   fd: number;
   /** From LISTEN_FDNAMES (FileDescriptorName= in the .socket unit), when given. */
   name?: string;

@@ -7,6 +7,7 @@ import { resolveCredentials, lookupUser, type Credentials } from '../os/identity
 import { rlimitNames, type Rlimit } from '../os/rlimit';
 import { ipFamily } from '../os/socket';
 
+/** One socket for daemonize() to bind: `port` (and `host`) for TCP, or `path` for Unix. */
 export interface ListenOptions {
   /** TCP port (0 for any free one). */
   port?: number;
@@ -16,10 +17,13 @@ export interface ListenOptions {
   path?: string;
   /** File mode of a Unix socket (chmod after bind). */
   mode?: number;
+  /** listen(2) backlog (default 511). */
   backlog?: number;
+  /** For an IPv6 host: IPV6_V6ONLY (default false). */
   ipv6Only?: boolean;
 }
 
+/** What daemonize() sets up before the program runs on as the daemon; all optional. */
 export interface DaemonizeOptions {
   /** Locked for the daemon's whole life; holds `pid\n`. */
   pidFile?: string;
@@ -39,7 +43,7 @@ export interface DaemonizeOptions {
   group?: string | number;
   /** Resource limits by name: a number sets soft and hard, or { soft, hard }. */
   rlimits?: Record<string, number | Partial<Rlimit>>;
-  /** Sockets bound before the drop and handed over as `listeners`. */
+  /** Sockets bound before the drop, handed over as `listeners`: `{ port, host? }` or `{ path, mode? }`. */
   listen?: ListenOptions[];
   /** How long the launcher waits for ready() (default 30 000 ms). */
   readyTimeout?: number;

@@ -5,16 +5,23 @@ import { closeSync, fstatSync, fsyncSync, ftruncateSync, readdirSync, readSync, 
 import { openLockFile, tryLock } from '../os/flock';
 import { isSafeFile, openSafeFile, UnsafeFileError } from '../os/safe-open';
 
+/** What PidFile.acquire() found: the lock is ours, or another process holds it. */
 export type PidFileAcquire =
   | { acquired: true; pidFile: PidFile; stalePid: number | null; created: boolean }
   | { acquired: false; pid: number | null; dev: number; ino: number };
 
+/**
+ * A PID file held as a lock: while the descriptor is open, no other start can acquire it.
+ * daemonize() uses one for its `pidFile` option; use it directly to guard any single instance.
+ */
 export class PidFile {
   // Once closed, the descriptor number may belong to another file: never touch it again.
   private closed = false;
 
   private constructor(
+    /** Where the file is (changed by relocate() after a chroot). */
     public path: string,
+    /** The descriptor that holds the lock; it must stay open while the lock is needed. */
     readonly fd: number,
   ) {}
 
@@ -28,7 +35,8 @@ export class PidFile {
    * not locked is stale: the previous holder died; its pid is reported and the file reused.
    * Anything but a regular file with one link is refused (UnsafeFileError) before it is
    * locked, truncated or written: a hard link planted there would make us write to (and
-   * chown) the file it links to.
+   * chown) the file it links to. Returns `{ acquired: true, pidFile, stalePid, created }`,
+   * or `{ acquired: false, pid, dev, ino }` when another process holds the lock.
    */
   static acquire(path: string): PidFileAcquire {
     for (;;) {
@@ -93,7 +101,12 @@ export class PidFile {
    * Whether `path` is held, and the pid it names, changing nothing: the file is neither
    * created nor truncated, and a lock taken to look is released at once. For status.
    */
-  static probe(path: string): { held: boolean; pid: number | null } {
+  static probe(path: string): {
+    /** Another open file description holds the lock: the instance is running. */
+    held: boolean;
+    /** The pid written in the file, null when there is none (or only part of one). */
+    pid: number | null;
+  } {
     const fd = openLockFile(path, { create: false });
     try {
       const st = fstatSync(fd);

@@ -18,17 +18,23 @@ import { removeSocketFiles, type SocketFile } from './listeners';
 import { exitWith, say } from './report';
 import { StartError } from '../errors';
 
+/** A listening socket the daemon was handed, with the address the kernel says it has. */
 export interface Listener {
   /** Listening socket descriptor: `server.listen(listener)` accepts this object. */
   fd: number;
+  /** The bound address of a TCP socket. */
   host?: string;
+  /** The bound port of a TCP socket. */
   port?: number;
+  /** The path of a Unix socket ('@name' for an abstract one). */
   path?: string;
   /** Its name in LISTEN_FDNAMES (FileDescriptorName= under systemd). */
   name?: string;
 }
 
+/** The running service, as daemonize() resolves in the process that serves. */
 export interface Daemon {
+  /** This process's pid: the daemon's (the one in the PID file). */
   pid: number;
   /** The sockets handed over (LISTEN_FDS), in order. */
   listeners: Listener[];
