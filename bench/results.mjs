@@ -127,8 +127,9 @@ export function peersCharts(report) {
       { title: `killed after ≥ ${up} up`, rows: killRows('killUp') },
     ],
     footnote: [
-      'Restart delay 0 where the tool has one. "refused": median count of connections refused meanwhile,',
-      'a client retrying every millisecond. daemonkit supervised holds the listening socket across restarts.',
+      'daemonkit with --restart-delay 0, the peers as bench/peers.mjs sets them up. "refused": median count',
+      'of connections refused meanwhile, a client retrying every millisecond. daemonkit supervised holds',
+      'the listening socket across restarts: connections wait for the next run instead of being refused.',
       source,
     ],
   });
