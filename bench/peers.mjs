@@ -11,11 +11,20 @@
 // Each tool is one entry of TOOLS below (start, stop, pids, optional setup/after/teardown), so a
 // later daemonkit CLI is one more entry.
 //
-//   node bench/peers.mjs [--runs N] [--json FILE] [--only name,name] [--uptime MS] [--no-certs]
+//   node bench/peers.mjs [--runs N] [--only name,name] [--uptime MS] [--no-certs]
+//                        [--out DIR] [--json FILE]
+//   node bench/peers.mjs --charts-from FILE [--out DIR]
 //
-// --json FILE, for charts: { date, node, cpus, loadavg, runs, uptimeMs, subreaper,
+// Writes its results as JSON to DIR/peers.json (--json FILE elsewhere), and from that JSON the
+// charts DIR/start.svg, crash.svg, stop.svg and memory.svg (bench/results.mjs); DIR is
+// bench/results unless --out says otherwise. --charts-from re-renders the charts (into the
+// JSON's own directory, or --out) and prints the tables from a saved JSON, without a run.
+//
+// The JSON: { benchmark: 'peers', date (UTC), command, node,
+//   machine: { cores, cpuModel, loadavgStart, loadavgEnd },
+//   certificates: { set, NODE_EXTRA_CA_CERTS? }, runs, uptimeMs, subreaper,
 //   peers: { name: { installed, version, how } | { installed: false, reason } },
-//   suites: [{ key: 'plain' | 'certs', label, phases, tools: { name: { supervises, startOnly,
+//   suites: [{ key: 'plain' | 'certs', label, certs, phases, tools: { name: { supervises, startOnly,
 //     skipped?, errors, median, runs: [{ start: { answerMs, command, commandMs, commandDisturbed,
 //     commandFailed? }, killFresh and killUp: { ms, refusals, errors, refusedMs, uptimeMs },
 //     memory: { programKb, toolKb, toolProcesses: [{ what, pid, kb }] },
@@ -37,9 +46,10 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, readlink
 import { request } from 'node:http';
 import { connect, createServer } from 'node:net';
 import { cpus, loadavg, tmpdir } from 'node:os';
-import { delimiter, join } from 'node:path';
+import { delimiter, dirname, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { createRequire } from 'node:module';
+import { endInfo, resultsDir, runInfo, writeCharts, writeJson as writeJsonFile } from './results.mjs';
 
 const { values: opts } = parseArgs({
   options: {
@@ -48,15 +58,20 @@ const { values: opts } = parseArgs({
     only: { type: 'string' },
     uptime: { type: 'string', default: '1500' },
     'no-certs': { type: 'boolean', default: false },
+    out: { type: 'string' },
+    'charts-from': { type: 'string' },
   },
 });
+const CHARTS_ONLY = opts['charts-from'] !== undefined;
+const OUT = resolve(opts.out ?? (CHARTS_ONLY ? dirname(resolve(opts['charts-from'])) : resultsDir));
+const JSON_FILE = opts.json !== undefined ? resolve(opts.json) : join(OUT, 'peers.json');
 const RUNS = Number(opts.runs);
 const UPTIME_MS = Number(opts.uptime);
 const TIMEOUT_MS = 15_000; // a restart or a stop that takes longer is recorded as timed out
 const here = new URL('.', import.meta.url).pathname;
 const SERVER = join(here, 'tiny-server.mjs');
 const NODE = process.execPath;
-const dir = mkdtempSync(join(tmpdir(), 'daemonkit-peers-'));
+const dir = CHARTS_ONLY ? null : mkdtempSync(join(tmpdir(), 'daemonkit-peers-'));
 const now = () => performance.now();
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
@@ -178,7 +193,7 @@ function cleanUp(report) {
   if (cleaned) return;
   cleaned = true;
   killLeftovers(report);
-  rmSync(dir, { recursive: true, force: true });
+  if (dir) rmSync(dir, { recursive: true, force: true });
 }
 process.on('exit', () => cleanUp(true));
 for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP']) process.on(sig, () => process.exit(130));
@@ -846,13 +861,13 @@ const ms = (x) => (x === null || x === undefined ? '—' : `${x.toFixed(x < 10 ?
 const mb = (kb) => (kb === null || kb === undefined ? '—' : `${(kb / 1024).toFixed(1)} MB`);
 const col = (s, w) => String(s).padStart(w);
 
-function print(s) {
+function print(s, UPTIME_MS) {
   const rows = Object.entries(s.tools).filter(([, e]) => !e.skipped);
   const base = s.tools['plain node']?.median;
   console.log(`\n${s.label} (${s.runs} runs each, interleaved; medians)`);
   console.log('  (start cmd returned: when the start command exited; early: before the port answered;');
   console.log('   killed first: still waiting when the program was SIGKILLed, see the suite without kills)');
-  console.log(`  ${'tool'.padEnd(18)}${col('start→answer', 14)}${col('vs plain', 10)}${col('start cmd returned', 26)}${col('stop→refused', 16)}${col('stop cmd ret.', 15)}`);
+  console.log(`  ${'tool'.padEnd(22)}${col('start→answer', 14)}${col('vs plain', 10)}${col('start cmd returned', 26)}${col('stop→refused', 16)}${col('stop cmd ret.', 15)}`);
   for (const [name, e] of rows) {
     const m = e.median;
     const ratio = base?.startAnswerMs && m.startAnswerMs ? `${(m.startAnswerMs / base.startAnswerMs).toFixed(2)}x` : '—';
@@ -864,30 +879,30 @@ function print(s) {
           ? '—'
           : '(runs on)';
     console.log(
-      `  ${name.padEnd(18)}${col(ms(m.startAnswerMs), 14)}${col(ratio, 10)}${col(ret, 26)}${col(e.startOnly ? '(start only)' : ms(m.stopClosedMs), 16)}${col(e.startOnly ? '' : ms(m.stopCommandMs), 15)}`,
+      `  ${name.padEnd(22)}${col(ms(m.startAnswerMs), 14)}${col(ratio, 10)}${col(ret, 26)}${col(e.startOnly ? '(start only)' : ms(m.stopClosedMs), 16)}${col(e.startOnly ? '' : ms(m.stopCommandMs), 15)}`,
     );
   }
   if (s.phases.kill) {
     console.log(`\n  SIGKILL of the program -> answering again (refusals: median count, runs with any)`);
-    console.log(`  ${'tool'.padEnd(18)}${col('at ~0 s uptime', 16)}${col('refused', 16)}${col(`at >= ${(UPTIME_MS / 1000).toFixed(1)} s`, 16)}${col('refused', 16)}`);
+    console.log(`  ${'tool'.padEnd(22)}${col('at ~0 s uptime', 16)}${col('refused', 16)}${col(`at >= ${(UPTIME_MS / 1000).toFixed(1)} s`, 16)}${col('refused', 16)}`);
     for (const [name, e] of rows) {
       if (!e.supervises || e.startOnly) continue;
       const k = (x) => (x ? [ms(x.ms) + (x.measuredRuns < s.runs ? ` (${x.measuredRuns}/${s.runs})` : ''), `${x.refusals ?? '—'} (${x.refusedRuns}/${s.runs})`] : ['—', '—']);
       const [a, b] = k(e.median.killFresh);
       const [c, d] = k(e.median.killUp);
-      console.log(`  ${name.padEnd(18)}${col(a, 16)}${col(b, 16)}${col(c, 16)}${col(d, 16)}`);
+      console.log(`  ${name.padEnd(22)}${col(a, 16)}${col(b, 16)}${col(c, 16)}${col(d, 16)}`);
     }
   }
   if (s.phases.memory) {
     const baseKb = base?.programKb;
     console.log(`\n  RssAnon after >= ${(UPTIME_MS / 1000).toFixed(1)} s of uptime`);
-    console.log(`  ${'tool'.padEnd(18)}${col("tool's processes", 18)}${col('program', 12)}${col('vs plain node', 15)}  which`);
+    console.log(`  ${'tool'.padEnd(22)}${col("tool's processes", 18)}${col('program', 12)}${col('vs plain node', 15)}  which`);
     for (const [name, e] of rows) {
       if (e.startOnly) continue;
       const m = e.median;
       const diff = baseKb && m.programKb ? `${m.programKb >= baseKb ? '+' : ''}${((m.programKb - baseKb) / 1024).toFixed(1)} MB` : '—';
       const which = e.runs.find((r) => r.memory)?.memory.toolProcesses.map((d) => d.what).join(', ') || '';
-      console.log(`  ${name.padEnd(18)}${col(mb(m.toolKb), 18)}${col(mb(m.programKb), 12)}${col(diff, 15)}  ${which}`);
+      console.log(`  ${name.padEnd(22)}${col(mb(m.toolKb), 18)}${col(mb(m.programKb), 12)}${col(diff, 15)}  ${which}`);
     }
   }
   for (const [name, e] of Object.entries(s.tools)) {
@@ -902,22 +917,21 @@ function print(s) {
 // ---------------------------------------------------------------------------------------------
 
 const report = {
-  benchmark: 'peers',
-  date: new Date().toISOString(),
-  node: process.version,
-  cpus: cpus().length,
-  loadavg: { start: loadavg() },
+  ...runInfo('peers'),
   runs: RUNS,
   uptimeMs: UPTIME_MS,
   subreaper: Boolean(reap),
   peers: peerInfo,
   suites: [],
 };
-const writeJson = () => {
-  if (opts.json) writeFileSync(opts.json, `${JSON.stringify(report, null, 2)}\n`);
-};
+const writeJson = () => writeJsonFile(report, JSON_FILE);
 
-try {
+if (CHARTS_ONLY) {
+  const saved = JSON.parse(readFileSync(opts['charts-from'], 'utf8'));
+  console.log(`peers bench of ${saved.date}: ${saved.command}`);
+  for (const s of saved.suites) print(s, saved.uptimeMs);
+  console.log(`\ncharts: ${writeCharts(saved, OUT).join(', ')}`);
+} else try {
   console.log(`peers bench: node ${process.version}, ${cpus().length} cpus, load ${loadavg().map((x) => x.toFixed(2)).join(' ')}; installing peers in ${dir}`);
   const only = opts.only ? opts.only.split(',').map((s) => s.trim()) : null;
   const selected = TOOLS.filter((t) => !only || only.includes(t.name));
@@ -943,7 +957,7 @@ try {
   const without = { ...process.env };
   delete without.NODE_EXTRA_CA_CERTS;
   report.suites.push(await suite('plain', 'without NODE_EXTRA_CA_CERTS', without, { kill: true, memory: true, stop: true }, tools));
-  print(report.suites.at(-1));
+  print(report.suites.at(-1), UPTIME_MS);
   writeJson();
   if (!process.env.NODE_EXTRA_CA_CERTS) console.log('\nwith NODE_EXTRA_CA_CERTS: skipped, it is not set here');
   else if (opts['no-certs']) console.log('\nwith NODE_EXTRA_CA_CERTS: skipped (--no-certs)');
@@ -951,12 +965,19 @@ try {
     // Start and stop only: the kills and the memory do not depend on Node's start-up options
     // more than the start does, and they cost seconds per run.
     report.suites.push(await suite('certs', `with NODE_EXTRA_CA_CERTS=${process.env.NODE_EXTRA_CA_CERTS}`, process.env, { kill: false, memory: false, stop: true }, tools));
-    print(report.suites.at(-1));
+    print(report.suites.at(-1), UPTIME_MS);
   }
 } finally {
-  report.loadavg.end = loadavg();
+  endInfo(report);
   writeJson();
-  if (opts.json) console.log(`\nJSON: ${opts.json}`);
+  console.log(`\nJSON: ${JSON_FILE}`);
+  if (report.suites.length) {
+    try {
+      console.log(`charts: ${writeCharts(report, OUT).join(', ')}`);
+    } catch (err) {
+      console.log(`charts: not drawn: ${err.message}`);
+    }
+  }
   clearInterval(reaper);
   cleanUp(true);
 }

@@ -3,7 +3,12 @@
 // fd count unchanged and its RSS grown by less than 2 MiB."
 //
 //   node bench/restarts.mjs [--restarts N] [--program PATH] [--with-certs]
-//                           [--node-options '--max-semi-space-size=1'] [--json FILE]
+//                           [--node-options '--max-semi-space-size=1'] [--out DIR] [--json FILE]
+//   node bench/restarts.mjs --charts-from FILE [--out DIR]
+//
+// Writes its results to DIR/restarts.json (DIR: bench/results unless --out; --json FILE
+// elsewhere) and from them DIR/restarts.svg (bench/results.mjs); --charts-from re-renders the
+// chart from a saved JSON (into its directory, or --out) without a run.
 //
 // Starts, through the CLI and in a temporary run directory, `--restart always
 // --restart-delay 0 --ready exec -- /bin/false` (no --max-restarts), follows the state
@@ -20,12 +25,13 @@
 // NODE_EXTRA_CA_CERTS only moves the supervisor's baseline; it is unset for the service
 // unless --with-certs. Nothing is asserted: the machines are shared and loaded.
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { cpus, loadavg, tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { endInfo, resultsDir, runInfo, writeCharts, writeJson } from './results.mjs';
 
 const require = createRequire(import.meta.url);
 const root = fileURLToPath(new URL('..', import.meta.url));
@@ -37,8 +43,18 @@ const { values } = parseArgs({
     'with-certs': { type: 'boolean', default: false },
     'node-options': { type: 'string' },
     json: { type: 'string' },
+    out: { type: 'string' },
+    'charts-from': { type: 'string' },
   },
 });
+if (values['charts-from'] !== undefined) {
+  const saved = JSON.parse(readFileSync(values['charts-from'], 'utf8'));
+  console.log(`charts: ${writeCharts(saved, resolve(values.out ?? dirname(resolve(values['charts-from'])))).join(', ')}`);
+  process.exit(0);
+}
+const out = resolve(values.out ?? resultsDir);
+const jsonFile = values.json !== undefined ? resolve(values.json) : join(out, 'restarts.json');
+const info = runInfo('restarts');
 const target = Number(values.restarts);
 if (!Number.isInteger(target) || target < 10) throw new Error('--restarts: an integer, at least 10');
 const dir = mkdtempSync(join(tmpdir(), 'daemonkit-restarts-'));
@@ -164,9 +180,10 @@ if (samples.length >= 2) {
   }
   console.log(`  VmRSS growth ${rssGrowth.toFixed(2)} MiB (RssAnon ${anonGrowth.toFixed(2)} MiB) over ${end.restarts - warm.restarts} restarts: ${rssGrowth < 2 ? 'under 2 MiB: MET' : 'NOT MET'}`);
   console.log(`  per restart: ${((rssGrowth * 1024 * 1024) / (end.restarts - warm.restarts)).toFixed(0)} bytes of VmRSS`);
-  if (values.json) {
-    const out = { date: new Date().toISOString(), node: process.version, cpus: cpus().length, loadavg: loadavg(), program: values.program, nodeOptions: env.NODE_OPTIONS ?? '', certs: Boolean(env.NODE_EXTRA_CA_CERTS), target, samples, restartsPerSecond: rate, rssGrowthMiB: rssGrowth, rssAnonGrowthMiB: anonGrowth, fdUnchanged: fdSame };
-    writeFileSync(values.json, `${JSON.stringify(out, null, 2)}\n`);
-  }
+  // certs: whether the service (the supervisor) ran with NODE_EXTRA_CA_CERTS.
+  const report = { ...info, program: values.program, nodeOptions: env.NODE_OPTIONS ?? '', certs: Boolean(env.NODE_EXTRA_CA_CERTS), target, samples, restartsPerSecond: rate, rssGrowthMiB: rssGrowth, rssAnonGrowthMiB: anonGrowth, fdUnchanged: fdSame };
+  endInfo(report);
+  writeJson(report, jsonFile);
+  console.log(`\nJSON: ${jsonFile}\ncharts: ${writeCharts(report, out).join(', ')}`);
 }
 process.exitCode = code;

@@ -2,7 +2,12 @@
 // `daemonkit list` with 100 services in the run directory (the whole command, as a user
 // runs it), and as listServices() / serviceStatus() of the library in-process.
 //
-//   node bench/status.mjs [--services N] [--runs N] [--json FILE]
+//   node bench/status.mjs [--services N] [--runs N] [--out DIR] [--json FILE]
+//   node bench/status.mjs --charts-from FILE [--out DIR]
+//
+// Writes its results to DIR/status.json (DIR: bench/results unless --out; --json FILE
+// elsewhere) and from them DIR/status.svg (bench/results.mjs); --charts-from re-renders the
+// chart from a saved JSON (into its directory, or --out) without a run.
 //
 // Starts N (default 100) real services in a temporary run directory through the CLI: most
 // `--ready exec -- sleep 1000` (the program is the daemon), every 20th supervised
@@ -15,12 +20,13 @@
 // may be left. This process is a child subreaper: every daemon is our descendant and is
 // reaped here. Nothing is asserted: the machines are shared and loaded.
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { cpus, loadavg, tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { endInfo, resultsDir, runInfo, writeCharts, writeJson } from './results.mjs';
 
 const require = createRequire(import.meta.url);
 const root = fileURLToPath(new URL('..', import.meta.url));
@@ -31,8 +37,18 @@ const { values } = parseArgs({
     services: { type: 'string', default: '100' },
     runs: { type: 'string', default: '9' },
     json: { type: 'string' },
+    out: { type: 'string' },
+    'charts-from': { type: 'string' },
   },
 });
+if (values['charts-from'] !== undefined) {
+  const saved = JSON.parse(readFileSync(values['charts-from'], 'utf8'));
+  console.log(`charts: ${writeCharts(saved, resolve(values.out ?? dirname(resolve(values['charts-from'])))).join(', ')}`);
+  process.exit(0);
+}
+const out = resolve(values.out ?? resultsDir);
+const jsonFile = values.json !== undefined ? resolve(values.json) : join(out, 'status.json');
+const info = runInfo('status');
 const count = Number(values.services);
 const runs = Number(values.runs);
 const dir = mkdtempSync(join(tmpdir(), 'daemonkit-status-'));
@@ -185,7 +201,9 @@ try {
   for (const k of Object.keys(inProcess)) console.log(`    ${k.padEnd(30)} ${m[k].toFixed(2).padStart(7)} ms   (first call ${first[k].toFixed(2)} ms)`);
   const worst = Math.max(...Object.keys(envs).map((e) => m[`daemonkit list|${e}`]));
   console.log(`\n  verdict: daemonkit list of ${count} services ${worst < 500 ? 'under' : 'OVER'} 0.5 s in every setting (worst median ${worst.toFixed(0)} ms); listServices() ${m['listServices(dir)'] < 500 ? 'under' : 'OVER'} 0.5 s (${m['listServices(dir)'].toFixed(1)} ms)`);
-  results = { date: new Date().toISOString(), node: process.version, cpus: cpus().length, loadavg: loadavg(), services: count, states, runs, certs, medianMs: m, firstCallMs: first, times };
+  // certs: whether the runs "with" NODE_EXTRA_CA_CERTS were made (it was set here).
+  results = { ...info, services: count, states, runs, certs, medianMs: m, firstCallMs: first, times };
+  endInfo(results);
 } catch (err) {
   console.error(`error: ${err.message}`);
   code = 1;
@@ -203,5 +221,8 @@ try {
   if (failed.length > 0 || running.length > 0 || killed > 0) code = 1;
   rmSync(dir, { recursive: true, force: true });
 }
-if (results !== null && values.json) writeFileSync(values.json, `${JSON.stringify(results, null, 2)}\n`);
+if (results !== null) {
+  writeJson(results, jsonFile);
+  console.log(`\nJSON: ${jsonFile}\ncharts: ${writeCharts(results, out).join(', ')}`);
+}
 process.exitCode = code;
