@@ -53,16 +53,18 @@ export function sessionsOf(markdown) {
 export function runSession(session, where) {
   const local = (text) => text.replaceAll('/tmp/', `${where.tmp}/`).replace(/\b8080\b/g, String(where.port));
   const printedBack = (text) => {
-    let out = text.replaceAll(`${where.tmp}/`, '/tmp/').replace(new RegExp(`\\b${where.port}\\b`, 'g'), '8080');
-    if (where.logDir) out = out.replaceAll(where.logDir, '/var/log/daemonkit');
-    return out;
+    const out = where.logDir ? text.replaceAll(where.logDir, '/var/log/daemonkit') : text;
+    return out.replaceAll(`${where.tmp}/`, '/tmp/').replace(new RegExp(`\\b${where.port}\\b`, 'g'), '8080');
   };
   for (const file of session.files) writeFileSync(join(where.cwd, file.name), local(file.code));
   const actualPids = [];
   const printedPids = [];
   const steps = [];
+  let status = 0;
   for (const { command, output } of session.steps) {
-    const r = spawnSync('sh', ['-c', local(command)], { cwd: where.cwd, env: where.env, encoding: 'utf8', timeout: where.timeoutMs ?? 60_000 });
+    // Each line is a shell of its own; `$?` is the status of the line before, as in one.
+    const r = spawnSync('sh', ['-c', `(exit ${status}); ${local(command)}`], { cwd: where.cwd, env: where.env, encoding: 'utf8', timeout: where.timeoutMs ?? 60_000 });
+    status = r.status ?? 128;
     const printed = printedBack(`${r.stdout ?? ''}${r.stderr ?? ''}${r.error ? `\n(${r.error.message})` : ''}`).trimEnd();
     for (const m of printed.matchAll(/pid (\d+)/g)) if (!actualPids.includes(m[1])) actualPids.push(m[1]);
     for (const m of output.join('\n').matchAll(/pid (\d+)/g)) if (!printedPids.includes(m[1])) printedPids.push(m[1]);

@@ -122,7 +122,8 @@ try {
   mkdirSync(tools);
   for (const tool of ['node', 'sh']) symlinkSync(join(bin, tool), join(tools, tool));
   for (const tool of ['python3', 'curl', 'cat', 'kill', 'sleep']) {
-    const found = spawnSync('sh', ['-c', `command -v ${tool}`], { encoding: 'utf8' }).stdout.trim();
+    // The system's own first: a version manager's shim is a script that needs more PATH.
+    const found = ['/usr/bin', '/bin'].map((dir) => join(dir, tool)).find((file) => existsSync(file)) ?? spawnSync('sh', ['-c', `command -v ${tool}`], { encoding: 'utf8' }).stdout.trim();
     if (found.startsWith('/')) symlinkSync(found, join(tools, tool));
   }
   const quickStart = sessionsOf(readFileSync(join(installed, 'README.md'), 'utf8')).filter((s) => /^quick start/i.test(s.chapter));

@@ -7,6 +7,7 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { root, useTmpDir } from './helpers';
+import { headingAnchors } from './markdown';
 
 const tmp = useTmpDir();
 const committedPath = join(root, 'docs', 'api.md');
@@ -40,22 +41,8 @@ function exportedNames(): string[] {
  * repeats, in page order), and the plugin's own <a id> anchors.
  */
 function badLinks(text: string): string[] {
-  const headings = new Map<string, string>();
-  const ids = new Set<string>();
-  const repeats = new Map<string, number>();
-  let code = false;
-  for (const line of text.split('\n')) {
-    if (line.startsWith('```')) code = !code;
-    if (code) continue;
-    const h = /^#{1,6} (.*)$/.exec(line);
-    if (h !== null) {
-      const base = h[1].toLowerCase().replace(/[^\p{L}\p{M}\p{N}\p{Pc} -]/gu, '').replace(/ /g, '-');
-      const n = repeats.get(base) ?? 0;
-      repeats.set(base, n + 1);
-      headings.set(n === 0 ? base : `${base}-${n}`, h[1].replace(/\(\)$/, ''));
-    }
-    for (const m of line.matchAll(/<a id="([^"]+)"><\/a>/g)) ids.add(m[1]);
-  }
+  const headings = new Map([...headingAnchors(text)].map(([anchor, heading]) => [anchor, heading.replace(/\(\)$/, '')]));
+  const ids = new Set([...text.matchAll(/<a id="([^"]+)"><\/a>/g)].map((m) => m[1]));
   const bad: string[] = [];
   for (const [link, label, anchor] of text.matchAll(/\[([^\]]+)\]\(#([^)]+)\)/g)) {
     const heading = headings.get(anchor);

@@ -1,4 +1,4 @@
-// examples/*.mjs run exactly as README.md shows them (with free ports and temporary paths).
+// examples/*.mjs run exactly as docs/guide.md shows them (with free ports and temporary paths).
 import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -27,7 +27,7 @@ it('examples/hello.mjs daemonizes, serves, writes its PID file and stops cleanly
 });
 
 rootIt('examples/privileged.mjs binds a port below 1024 as root and answers as nobody', async () => {
-  const port = freePort('127.0.0.1', 900); // "80" in the README; any free privileged port here
+  const port = freePort('127.0.0.1', 900); // "80" in the guide; any free privileged port here
   const pidFile = join(tmp(), 'privileged.pid');
   // It runs as nobody from its first line: nobody must be able to read it.
   const out = execFileSync(process.execPath, [join(packageAsNobody(), 'examples', 'privileged.mjs'), String(port), pidFile], { encoding: 'utf8' });
@@ -37,7 +37,7 @@ rootIt('examples/privileged.mjs binds a port below 1024 as root and answers as n
   expect(procStatus(pid).Uid).toBe('65534\t65534\t65534\t65534');
 });
 
-it('examples/entry.mjs and app.mjs are the README\'s "Keep the launcher light", as printed', () => {
-  const readme = readFileSync(join(root, 'README.md'), 'utf8');
+it('examples/entry.mjs and app.mjs are the guide\'s "Keep the launcher light", as printed', () => {
+  const readme = readFileSync(join(root, 'docs', 'guide.md'), 'utf8');
   for (const name of ['entry.mjs', 'app.mjs']) expect(readme).toContain(readFileSync(join(root, 'examples', name), 'utf8'));
 });

@@ -1,18 +1,22 @@
-// Every ```js example in README.md runs as written (files under /tmp moved into a temporary
-// directory), as an ES module importing 'daemonkit' from an installed-looking node_modules,
-// and exits 0.
+// Every ```js example in README.md and docs/guide.md runs as written (files under /tmp moved
+// into a temporary directory), as an ES module importing 'daemonkit' from an
+// installed-looking node_modules, and exits 0. The files a session runs (`// server.mjs`
+// before a ```console block) are run by that session instead (test/readme-cli.test.ts).
 import { execFileSync } from 'node:child_process';
 import { chmodSync, copyFileSync, existsSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { sessionsOf } from '../scripts/readme-session.mjs';
 import { reap } from '../src/index';
 import { freePort, isAlive, isRoot, ourChildren, packageAsNobody, root, useProcessControl, useTmpDir, waitFor } from './helpers';
 
 
 useProcessControl(); // daemons the examples start become our children: reaped below
 const tmp = useTmpDir();
-const examples = [...readFileSync(join(root, 'README.md'), 'utf8').matchAll(/```js\n([\s\S]*?)```/g)].map((m) => m[1]);
+const docs = ['README.md', 'docs/guide.md'].map((doc) => readFileSync(join(root, doc), 'utf8'));
+const runBySessions = new Set(docs.flatMap((text) => sessionsOf(text).flatMap((s) => s.files.map((f) => f.code))));
+const examples = docs.flatMap((text) => [...text.matchAll(/```js\n([\s\S]*?)```/g)].map((m) => m[1])).filter((code) => !runBySessions.has(code));
 
 beforeAll(() => {
   chmodSync(tmp(), 0o1777); // like /tmp: a dropped daemon may remove its own PID file

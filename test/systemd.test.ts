@@ -1,6 +1,6 @@
 // systemd's protocols as systemd's own tools and a notify socket see them: sd_notify messages
 // (path and abstract sockets), Type=notify-reload's RELOADING/READY, STOPPING, STATUS, the
-// watchdog's pace, socket activation through systemd-socket-activate, and the README's unit
+// watchdog's pace, socket activation through systemd-socket-activate, and the guide's unit
 // files through systemd-analyze verify.
 import { execFileSync, spawnSync } from 'node:child_process';
 import { closeSync, readFileSync, writeFileSync } from 'node:fs';
@@ -236,8 +236,8 @@ describe('socket activation', () => {
   });
 });
 
-describe('unit files in the README', () => {
-  const units = [...readFileSync(join(root, 'README.md'), 'utf8').matchAll(/```ini\n# (\S+)\n([\s\S]*?)```/g)].map((m) => ({
+describe('unit files in the guide', () => {
+  const units = [...readFileSync(join(root, 'docs', 'guide.md'), 'utf8').matchAll(/```ini\n# (\S+)\n([\s\S]*?)```/g)].map((m) => ({
     name: m[1],
     text: m[2],
   }));
@@ -259,7 +259,7 @@ describe('unit files in the README', () => {
     if (version < 253) {
       expect(complaints).toHaveLength(1);
       expect(complaints[0]).toMatch(/myapp\.service:\d+: Failed to parse service type, ignoring: notify-reload$/);
-      // The README's advice for those versions, so every other line is checked too.
+      // The guide's advice for those versions, so every other line is checked too.
       const compat = join(dir, 'myapp-compat.service');
       writeFileSync(compat, readFileSync(join(dir, 'myapp.service'), 'utf8').replace('Type=notify-reload', 'Type=notify\nExecReload=/bin/kill -HUP $MAINPID'));
       const again = spawnSync('systemd-analyze', ['verify', compat], { encoding: 'utf8' });
