@@ -16,7 +16,7 @@
 // Leaves DIR/daemonkit-VERSION.tgz, verified. Exit 0, or 1 with the step that failed.
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { createServer as createNetServer } from 'node:net';
 import { createRequire } from 'node:module';
@@ -59,7 +59,17 @@ try {
   if (targets.length === 0) fail(`no prebuild target is this platform (${process.platform}-${process.arch})`);
   if (values.prebuilds === 'local') {
     rmSync(join(root, 'prebuilds'), { recursive: true, force: true });
-    quiet(['run', 'prebuild']);
+    // prebuildify builds in build/ and moves the addon out of it: the checkout's own build
+    // (what its tests load) is kept aside meanwhile.
+    const build = join(root, 'build');
+    const saved = existsSync(build) ? `${build}.release-check-${process.pid}` : undefined;
+    if (saved) renameSync(build, saved);
+    try {
+      quiet(['run', 'prebuild']);
+    } finally {
+      rmSync(build, { recursive: true, force: true });
+      if (saved) renameSync(saved, build);
+    }
   }
   // 3
   for (const target of targets) {

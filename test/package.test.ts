@@ -1,8 +1,10 @@
-// The published package: prebuilt with prebuildify, packed with npm pack, installed into an
-// empty project by a PATH that has no compiler, then used from CommonJS, ESM and the CLI.
-// Built in a copy of the package so the other test files keep their build/ while this runs.
+// The published package, as the release check makes it (scripts/release-check.mjs: compile,
+// prebuild, check, pack, install from a registry with no compiler, run the README's quick
+// start), then installed into an empty project by a PATH that has no compiler and used from
+// CommonJS, ESM and the CLI. Made in a copy of the repository so the other test files keep
+// their dist/ and build/ while this runs.
 import { execFileSync, spawnSync } from 'node:child_process';
-import { copyFileSync, cpSync, existsSync, mkdirSync, readdirSync, symlinkSync, writeFileSync } from 'node:fs';
+import { copyFileSync, cpSync, existsSync, mkdirSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { root, useTmpDir } from './helpers';
@@ -39,19 +41,24 @@ function addonLoad(cwd: string, env: NodeJS.ProcessEnv, kind: 'esm' | 'cjs'): { 
   return JSON.parse(execFileSync('node', args, { cwd, env, encoding: 'utf8' }));
 }
 
+let check: { status: number | null; stdout: string; stderr: string } = { status: null, stdout: '', stderr: '' };
+
 beforeAll(() => {
   pkg = join(tmp(), 'pkg');
   mkdirSync(pkg);
-  for (const entry of ['package.json', 'binding.gyp', 'native', 'dist', 'README.md']) {
-    if (existsSync(join(root, entry))) cpSync(join(root, entry), join(pkg, entry), { recursive: true });
-  }
+  const sources = ['package.json', 'binding.gyp', 'native', 'src', 'scripts', 'examples', 'tsconfig.json', 'tsconfig.build.json', 'README.md', 'LICENSE', 'BENCHMARKS.md', 'CHANGELOG.md'];
+  for (const entry of sources) cpSync(join(root, entry), join(pkg, entry), { recursive: true });
+  // The addon `npm ci` built: the compile step loads the library to list its exports.
+  cpSync(join(root, 'build', 'Release', 'daemonkit.node'), join(pkg, 'build', 'Release', 'daemonkit.node'));
   symlinkSync(join(root, 'node_modules'), join(pkg, 'node_modules'));
   const run = (args: string[], cwd: string, env: NodeJS.ProcessEnv = { ...process.env, npm_config_logs_dir: join(tmp(), 'npm-logs') }) =>
     execFileSync(process.execPath, [npmCli(), ...args], { cwd, env, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
 
-  run(['run', 'prebuild'], pkg);
-  // dist/ is already compiled by `npm test`'s pretest; no compile step in the copy.
-  run(['pack', '--ignore-scripts', '--pack-destination', tmp()], pkg);
+  check = spawnSync(process.execPath, [join(pkg, 'scripts', 'release-check.mjs'), '--out', tmp()], {
+    cwd: pkg,
+    env: { ...process.env, npm_execpath: npmCli(), npm_config_logs_dir: join(tmp(), 'npm-logs') },
+    encoding: 'utf8',
+  });
 
   // A PATH with node and sh (npm runs install scripts with it) and nothing else: no cc,
   // g++, make or python for node-gyp to use.
@@ -75,6 +82,31 @@ beforeAll(() => {
   writeFileSync(join(app, 'package.json'), JSON.stringify({ name: 'app', version: '1.0.0', private: true }));
   run(['install', '--no-audit', '--no-fund', '--prefer-offline', join(tmp(), `daemonkit-${version}.tgz`)], app, bareEnv);
 }, 240_000);
+
+describe('the release check (npm run release:check)', () => {
+  it('passes, prints the sizes and leaves the tarball', () => {
+    expect(check.status, `${check.stdout}${check.stderr}`).toBe(0);
+    expect(check.stdout).toMatch(new RegExp(`^✓ packed daemonkit-${version}\\.tgz: [\\d.]+ kB packed, [\\d.]+ kB unpacked, \\d+ files$`, 'm'));
+    expect(check.stdout).toMatch(/^✓ npm install daemonkit: from a registry on 127\.0\.0\.1, no compiler on PATH, no warning, nothing compiled/m);
+    expect(check.stdout).toMatch(/^✓ README quick start: [2-9] sessions, \d+ commands, as printed, from the installed package$/m);
+    expect(existsSync(join(tmp(), `daemonkit-${version}.tgz`))).toBe(true);
+  });
+
+  it('refuses a prebuild that is missing, for another CPU, or for another libc', async () => {
+    const { checkPrebuild, prebuildTargets } = await import('../scripts/prebuilds.mjs');
+    const fake = join(tmp(), 'fake-root');
+    const target = (platform: string, arch: string, libc: string) => prebuildTargets.find((t) => t.platform === platform && t.arch === arch && t.libc === libc)!;
+    expect(checkPrebuild(fake, target('linux', 'x64', 'glibc'))).toBe('prebuilds/linux-x64/daemonkit.glibc.node is missing');
+    const elf = join(root, 'build', 'Release', 'daemonkit.node'); // this machine's: x64, glibc
+    for (const [platform, arch, libc] of [['linux', 'arm64', 'glibc'], ['linux', 'x64', 'musl'], ['darwin', 'arm64', 'glibc']]) {
+      mkdirSync(join(fake, 'prebuilds', `${platform}-${arch}`), { recursive: true });
+      copyFileSync(elf, join(fake, target(platform, arch, libc).file));
+    }
+    expect(checkPrebuild(fake, target('linux', 'arm64', 'glibc'))).toMatch(/is for ELF machine 62, not arm64/);
+    expect(checkPrebuild(fake, target('linux', 'x64', 'musl'))).toMatch(/needs glibc/);
+    expect(checkPrebuild(fake, target('darwin', 'arm64', 'glibc'))).toMatch(/is not a 64-bit Mach-O file/);
+  });
+});
 
 describe('finding the addon in a checkout', () => {
   const env = { ...process.env, PREBUILDS_ONLY: undefined };
@@ -108,7 +140,7 @@ describe('finding the addon in a checkout', () => {
       expect(r.stderr).toContain(`  ${join(bare, file)}\n`);
     }
     expect(r.stderr).toContain(`daemonkit has no native addon for ${tuple}; looked for:`);
-    expect(r.stderr).toContain('run `npm rebuild daemonkit`');
+    expect(r.stderr).toContain('`npm explore daemonkit -- npm run build-addon`');
   });
 });
 
@@ -140,8 +172,10 @@ describe('installed from the tarball without a compiler', () => {
     }
   });
 
-  it('ships the prebuild and compiled nothing', () => {
+  it('ships the prebuild, runs no install script and compiled nothing', () => {
     const installed = join(app, 'node_modules', 'daemonkit');
+    const manifest = JSON.parse(readFileSync(join(installed, 'package.json'), 'utf8'));
+    expect([manifest.scripts.preinstall, manifest.scripts.install, manifest.scripts.postinstall, manifest.gypfile]).toEqual([undefined, undefined, undefined, false]);
     expect(readdirSync(join(installed, 'prebuilds', `${process.platform}-${process.arch}`))).toEqual([
       expect.stringMatching(/\.node$/),
     ]);
