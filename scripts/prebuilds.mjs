@@ -9,7 +9,9 @@ import { join } from 'node:path';
 
 const ELF_MACHINE = { x64: 62, arm64: 183 }; // e_machine: EM_X86_64, EM_AARCH64 (elf(5))
 const MACHO_CPU = { x64: 0x01000007, arm64: 0x0100000c }; // CPU_TYPE_X86_64, CPU_TYPE_ARM64
-const GLIBC_MAX = [2, 28];
+// The newest symbol versions Node's own Linux builds import (RHEL 8: glibc 2.28, GCC 8's
+// libstdc++): an addon that needs no newer ones loads wherever Node runs.
+const NEWEST_ALLOWED = { GLIBC: [2, 28], GLIBCXX: [3, 4, 21], CXXABI: [1, 3, 9] };
 
 const libcHere = () => (process.platform === 'linux' && existsSync('/etc/alpine-release') ? 'musl' : 'glibc');
 
@@ -29,6 +31,17 @@ export const prebuildTargets = [
   here: () => process.platform === platform && process.arch === arch && libcHere() === libc,
 }));
 
+/** The newest version of a namespace (GLIBC, GLIBCXX, CXXABI) named in a binary's text. */
+function newest(text, ns) {
+  const versions = [...text.matchAll(new RegExp(`\\b${ns}_(\\d+(?:\\.\\d+)+)\\b`, 'g'))].map((m) => m[1].split('.').map(Number));
+  return versions.length === 0 ? undefined : versions.reduce((a, b) => (newer(b, a) ? b : a));
+}
+
+function newer(a, b) {
+  for (let i = 0; i < Math.max(a.length, b.length); i++) if ((a[i] ?? 0) !== (b[i] ?? 0)) return (a[i] ?? 0) > (b[i] ?? 0);
+  return false;
+}
+
 /** What is wrong with a target's prebuild under `root`, or undefined. */
 export function checkPrebuild(root, target) {
   const path = join(root, target.file);
@@ -39,13 +52,14 @@ export function checkPrebuild(root, target) {
     const machine = data.readUInt16LE(18);
     if (machine !== ELF_MACHINE[target.arch]) return `${target.file} is for ELF machine ${machine}, not ${target.arch} (${ELF_MACHINE[target.arch]})`;
     // The version names the addon needs are strings of its .dynstr (GLIBC_2.17, ...).
-    const versions = [...data.toString('latin1').matchAll(/GLIBC_(\d+)\.(\d+)/g)].map((m) => [Number(m[1]), Number(m[2])]);
-    if (target.libc === 'musl' && versions.length > 0) return `${target.file} needs glibc (GLIBC_ symbol versions): built against glibc, not musl`;
+    const text = data.toString('latin1');
+    const glibc = newest(text, 'GLIBC');
+    if (target.libc === 'musl' && glibc !== undefined) return `${target.file} needs glibc (GLIBC_ symbol versions): built against glibc, not musl`;
     if (target.libc === 'glibc') {
-      if (versions.length === 0) return `${target.file} names no GLIBC_ symbol version: not a glibc build`;
-      const newest = versions.reduce((a, b) => (b[0] > a[0] || (b[0] === a[0] && b[1] > a[1]) ? b : a));
-      if (newest[0] > GLIBC_MAX[0] || (newest[0] === GLIBC_MAX[0] && newest[1] > GLIBC_MAX[1])) {
-        return `${target.file} needs GLIBC_${newest.join('.')}, newer than the GLIBC_${GLIBC_MAX.join('.')} of Node's own Linux builds`;
+      if (glibc === undefined) return `${target.file} names no GLIBC_ symbol version: not a glibc build`;
+      for (const [ns, max] of Object.entries(NEWEST_ALLOWED)) {
+        const v = newest(text, ns);
+        if (v !== undefined && newer(v, max)) return `${target.file} needs ${ns}_${v.join('.')}, newer than the ${ns}_${max.join('.')} of Node's own Linux builds`;
       }
     }
   } else {

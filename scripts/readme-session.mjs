@@ -6,8 +6,8 @@
 // the release check (scripts/release-check.mjs, against the installed tarball).
 //
 // What may differ between runs: pids (mapped to the printed ones in order of appearance),
-// uptimes, sizes, the port (8080 is a free one) and the paths under /tmp/ and of the log
-// directory.
+// uptimes, sizes (both left out where there is no /proc), the port (8080 is a free one) and
+// the paths under /tmp/ and of the log directory.
 import { spawnSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -76,7 +76,9 @@ export function runSession(session, where) {
 
 /** What may differ between two runs of the same session, made the same. */
 function normal(text, pids) {
-  return text
+  // Uptime and memory come from /proc: `status` leaves them out where there is none.
+  const shown = process.platform === 'linux' ? text : text.replace(/up \d+ s, |RSS [\d.]+ MiB, /g, '');
+  return shown
     .replace(/pid (\d+)/g, (_, pid) => `pid ${pids.get(pid) ?? pid}`)
     .replace(/^(\S+ +running +)(\d+)/gm, (_, head, pid) => `${head}${pids.get(pid) ?? pid}`)
     .replace(/up \d+ s/g, 'up N s')

@@ -1,4 +1,5 @@
 // npm run release:check [-- --prebuilds all] [--out DIR]
+// node scripts/release-check.mjs --tarball FILE      (steps 5 and 6 only, on that tarball)
 //
 // What would ship, built and tried as a user gets it, in the steps of the release workflow
 // (.github/workflows/release.yml):
@@ -27,9 +28,13 @@ import { checkPrebuild, prebuildTargets } from './prebuilds.mjs';
 import { runSession, sessionsOf } from './readme-session.mjs';
 
 const root = resolve(import.meta.dirname ?? dirname(new URL(import.meta.url).pathname), '..');
-const { values } = parseArgs({ options: { prebuilds: { type: 'string', default: 'local' }, out: { type: 'string', default: join(root, 'release') } } });
+const { values } = parseArgs({
+  options: { prebuilds: { type: 'string', default: 'local' }, out: { type: 'string', default: join(root, 'release') }, tarball: { type: 'string' } },
+});
 if (!['local', 'all'].includes(values.prebuilds)) throw new Error(`--prebuilds ${values.prebuilds}: use local (build this platform's) or all (check the six)`);
-const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'));
+// The package as the tarball has it when one is given (the workflow's test jobs), else the
+// checkout's.
+const pkg = JSON.parse(values.tarball ? execFileSync('tar', ['-xzOf', values.tarball, 'package/package.json'], { encoding: 'utf8' }) : readFileSync(join(root, 'package.json'), 'utf8'));
 const npmCli = process.env.npm_execpath?.endsWith('.js') ? process.env.npm_execpath : join(dirname(process.execPath), '..', 'lib', 'node_modules', 'npm', 'bin', 'npm-cli.js');
 const npm = (args, options = {}) => execFileSync(process.execPath, [npmCli, ...args], { cwd: root, encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], ...options });
 /** An npm command whose output is shown only if it fails. */
@@ -50,51 +55,7 @@ function step(name, detail) {
 const kB = (n) => `${(n / 1000).toFixed(1)} kB`;
 
 try {
-  // 1, 2
-  // From nothing: a file an older build left in dist/ would ship.
-  rmSync(join(root, 'dist'), { recursive: true, force: true });
-  quiet(['run', 'compile']);
-  step('compiled dist/');
-  const targets = values.prebuilds === 'all' ? prebuildTargets : prebuildTargets.filter((t) => t.here());
-  if (targets.length === 0) fail(`no prebuild target is this platform (${process.platform}-${process.arch})`);
-  if (values.prebuilds === 'local') {
-    rmSync(join(root, 'prebuilds'), { recursive: true, force: true });
-    // prebuildify builds in build/ and moves the addon out of it: the checkout's own build
-    // (what its tests load) is kept aside meanwhile.
-    const build = join(root, 'build');
-    const saved = existsSync(build) ? `${build}.release-check-${process.pid}` : undefined;
-    if (saved) renameSync(build, saved);
-    try {
-      quiet(['run', 'prebuild']);
-    } finally {
-      rmSync(build, { recursive: true, force: true });
-      if (saved) renameSync(saved, build);
-    }
-  }
-  // 3
-  for (const target of targets) {
-    const problem = checkPrebuild(root, target);
-    if (problem) fail(problem);
-    step(`prebuild ${target.file}`, target.here() ? `${target.summary}, loads here` : target.summary);
-  }
-  const extra = readdirSync(join(root, 'prebuilds'), { recursive: true }).filter((f) => String(f).endsWith('.node') && !targets.some((t) => t.file === `prebuilds/${f}`));
-  if (extra.length > 0) fail(`prebuilds/ holds files no target names: ${extra.join(', ')}`);
-
-  // 4
-  mkdirSync(values.out, { recursive: true });
-  const [packed] = JSON.parse(npm(['pack', '--json', '--ignore-scripts', '--pack-destination', values.out]));
-  const tarball = join(values.out, packed.filename);
-  const files = packed.files.map((f) => f.path);
-  const required = ['package.json', 'README.md', 'LICENSE', 'binding.gyp', 'dist/index.js', 'dist/index.mjs', 'dist/index.d.ts', 'dist/cli.js', 'dist/supervisor.js', 'examples/hello.py', ...targets.map((t) => t.file)];
-  const missing = required.filter((f) => !files.includes(f));
-  if (!files.some((f) => f.startsWith('native/') && f.endsWith('.cc'))) missing.push('native/*.cc');
-  if (missing.length > 0) fail(`${packed.filename} lacks ${missing.join(', ')}`);
-  const unwanted = files.filter((f) => /^(src|test|bench|build|scripts|\.github|\.ci)\//.test(f) || f.endsWith('.tgz'));
-  if (unwanted.length > 0) fail(`${packed.filename} holds files users do not run: ${unwanted.join(', ')}`);
-  for (const map of files.filter((f) => f.endsWith('.map'))) {
-    if ('sourcesContent' in JSON.parse(readFileSync(join(root, map), 'utf8'))) fail(`${map} embeds its sources (sourcesContent)`);
-  }
-  step(`packed ${packed.filename}`, `${kB(packed.size)} packed, ${kB(packed.unpackedSize)} unpacked, ${packed.entryCount} files`);
+  const tarball = values.tarball ? resolve(values.tarball) : buildAndPack();
 
   // 5
   const bin = join(work, 'bin'); // node and sh; no cc, g++, make or python3
@@ -237,4 +198,54 @@ async function ended(pids, library, subreaper) {
     }
   }
   if (left.length > 0) fail(`the quick start left pid ${left.join(', ')} running (killed now)`);
+}
+
+/** Steps 1 to 4: the tarball that would ship, checked; its path. */
+function buildAndPack() {
+  // 1, 2
+  // From nothing: a file an older build left in dist/ would ship.
+  rmSync(join(root, 'dist'), { recursive: true, force: true });
+  quiet(['run', 'compile']);
+  step('compiled dist/');
+  const targets = values.prebuilds === 'all' ? prebuildTargets : prebuildTargets.filter((t) => t.here());
+  if (targets.length === 0) fail(`no prebuild target is this platform (${process.platform}-${process.arch})`);
+  if (values.prebuilds === 'local') {
+    rmSync(join(root, 'prebuilds'), { recursive: true, force: true });
+    // prebuildify builds in build/ and moves the addon out of it: the checkout's own build
+    // (what its tests load) is kept aside meanwhile.
+    const build = join(root, 'build');
+    const saved = existsSync(build) ? `${build}.release-check-${process.pid}` : undefined;
+    if (saved) renameSync(build, saved);
+    try {
+      quiet(['run', 'prebuild']);
+    } finally {
+      rmSync(build, { recursive: true, force: true });
+      if (saved) renameSync(saved, build);
+    }
+  }
+  // 3
+  for (const target of targets) {
+    const problem = checkPrebuild(root, target);
+    if (problem) fail(problem);
+    step(`prebuild ${target.file}`, target.here() ? `${target.summary}, loads here` : target.summary);
+  }
+  const extra = readdirSync(join(root, 'prebuilds'), { recursive: true }).filter((f) => String(f).endsWith('.node') && !targets.some((t) => t.file === `prebuilds/${f}`));
+  if (extra.length > 0) fail(`prebuilds/ holds files no target names: ${extra.join(', ')}`);
+
+  // 4
+  mkdirSync(values.out, { recursive: true });
+  const [packed] = JSON.parse(npm(['pack', '--json', '--ignore-scripts', '--pack-destination', values.out]));
+  const tarball = join(values.out, packed.filename);
+  const files = packed.files.map((f) => f.path);
+  const required = ['package.json', 'README.md', 'LICENSE', 'binding.gyp', 'dist/index.js', 'dist/index.mjs', 'dist/index.d.ts', 'dist/cli.js', 'dist/supervisor.js', 'examples/hello.py', ...targets.map((t) => t.file)];
+  const missing = required.filter((f) => !files.includes(f));
+  if (!files.some((f) => f.startsWith('native/') && f.endsWith('.cc'))) missing.push('native/*.cc');
+  if (missing.length > 0) fail(`${packed.filename} lacks ${missing.join(', ')}`);
+  const unwanted = files.filter((f) => /^(src|test|bench|build|scripts|\.github|\.ci)\//.test(f) || f.endsWith('.tgz'));
+  if (unwanted.length > 0) fail(`${packed.filename} holds files users do not run: ${unwanted.join(', ')}`);
+  for (const map of files.filter((f) => f.endsWith('.map'))) {
+    if ('sourcesContent' in JSON.parse(readFileSync(join(root, map), 'utf8'))) fail(`${map} embeds its sources (sourcesContent)`);
+  }
+  step(`packed ${packed.filename}`, `${kB(packed.size)} packed, ${kB(packed.unpackedSize)} unpacked, ${packed.entryCount} files`);
+  return tarball;
 }

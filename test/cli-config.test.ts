@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { listenTcp } from '../src/index';
-import { fixture, freePort, httpGet, isAlive, ourChildren, packageAsNobody, rootIt, useProcessControl, useTmpDir, waitFor } from './helpers';
+import { fixture, freePort, httpGet, isAlive, ourChildren, packageAsNobody, rootIt, useProcessControl, useTmpDir, waitFor, toolIt } from './helpers';
 import { cli, cliIn, pidOf } from './cli-run';
 
 const pc = useProcessControl();
@@ -134,11 +134,7 @@ describe('--reload and readiness by systemd-notify', () => {
     await cliIn(d, 'stop', '--name', 'u2');
   });
 
-  it('--ready notify with systemd-notify --ready as the program\'s messenger', async () => {
-    if (spawnSync('systemd-notify', ['--version']).error) {
-      console.log('skipped: systemd-notify is not installed (Debian package systemd)');
-      return;
-    }
+  toolIt(['systemd-notify'], '--ready notify with systemd-notify --ready as the program\'s messenger', async () => {
     const d = dirs();
     const log = fresh('sdn.log');
     // It is ready only once it has written its file: started means the file is there.

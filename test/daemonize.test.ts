@@ -4,7 +4,7 @@ import { chmodSync, closeSync, existsSync, mkdirSync, openSync, readdirSync, rea
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { bindDatagram, getsid, listenTcp, openLockFile, receiveDatagram, tryLock } from '../src/index';
-import { fdTarget, fixture, fixtureAsNobody, idGroups, ourChildren, procStat, procStatus, rootIt, useProcessControl, useTmpDir, waitFor, httpGet } from './helpers';
+import { fdTarget, fixture, fixtureAsNobody, idGroups, ourChildren, procStat, procStatus, rootIt, useProcessControl, useTmpDir, waitFor, httpGet, toolIt } from './helpers';
 import { launch } from './launch';
 
 const pc = useProcessControl();
@@ -262,7 +262,7 @@ describe('without forking', () => {
     expect(procStatus(child.pid!).Umask).toBe('0077');
   });
 
-  it('under systemd-socket-activate: serves on the activated socket, in the same process', async () => {
+  toolIt(['systemd-socket-activate'], 'under systemd-socket-activate: serves on the activated socket, in the same process', async () => {
     const free = listenTcp({ host: '127.0.0.1', port: 0 });
     closeSync(free.fd);
     const child = pc.start('systemd-socket-activate', [

@@ -58,6 +58,23 @@ export function rootIt(name: string, fn: () => unknown | Promise<unknown>, timeo
   else it.skip(`${name} [skipped: needs root, running as uid ${process.getuid!()}]`, fn);
 }
 
+/** Why a command cannot run here (not installed), or undefined; probed once per command. */
+const toolReasons = new Map<string, string | undefined>();
+export function toolMissing(tool: string): string | undefined {
+  if (!toolReasons.has(tool)) {
+    const probe = spawnSync(tool, ['--version'], { stdio: 'ignore' });
+    toolReasons.set(tool, probe.error ? `${tool} is not installed${tool.startsWith('systemd-') ? ' (systemd: none on Alpine or macOS)' : ''}` : undefined);
+  }
+  return toolReasons.get(tool);
+}
+
+/** it() that needs these commands; without one, a skipped test whose name says which. */
+export function toolIt(tools: string[], name: string, fn: () => unknown | Promise<unknown>, timeout?: number) {
+  const missing = tools.map(toolMissing).find((why) => why !== undefined);
+  if (missing === undefined) it(name, fn, timeout);
+  else it.skip(`${name} [skipped: ${missing}]`, fn);
+}
+
 /** it() that runs only as a non-root user. */
 export function nonRootIt(name: string, fn: () => unknown | Promise<unknown>) {
   if (!isRoot) it(name, fn);

@@ -48,8 +48,11 @@ beforeAll(() => {
   mkdirSync(pkg);
   const sources = ['package.json', 'binding.gyp', 'native', 'src', 'scripts', 'examples', 'tsconfig.json', 'tsconfig.build.json', 'README.md', 'LICENSE', 'BENCHMARKS.md', 'CHANGELOG.md'];
   for (const entry of sources) cpSync(join(root, entry), join(pkg, entry), { recursive: true });
-  // The addon `npm ci` built: the compile step loads the library to list its exports.
-  cpSync(join(root, 'build', 'Release', 'daemonkit.node'), join(pkg, 'build', 'Release', 'daemonkit.node'));
+  // The addon the checkout loads (built by `npm ci`, or a tarball's prebuilds under
+  // scripts/test-tarball.sh): the compile step loads the library to list its exports.
+  const built = join(root, 'build', 'Release', 'daemonkit.node');
+  if (existsSync(built)) cpSync(built, join(pkg, 'build', 'Release', 'daemonkit.node'));
+  else cpSync(join(root, 'prebuilds'), join(pkg, 'prebuilds'), { recursive: true });
   symlinkSync(join(root, 'node_modules'), join(pkg, 'node_modules'));
   const run = (args: string[], cwd: string, env: NodeJS.ProcessEnv = { ...process.env, npm_config_logs_dir: join(tmp(), 'npm-logs') }) =>
     execFileSync(process.execPath, [npmCli(), ...args], { cwd, env, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
@@ -97,21 +100,36 @@ describe('the release check (npm run release:check)', () => {
     const fake = join(tmp(), 'fake-root');
     const target = (platform: string, arch: string, libc: string) => prebuildTargets.find((t) => t.platform === platform && t.arch === arch && t.libc === libc)!;
     expect(checkPrebuild(fake, target('linux', 'x64', 'glibc'))).toBe('prebuilds/linux-x64/daemonkit.glibc.node is missing');
-    const elf = join(root, 'build', 'Release', 'daemonkit.node'); // this machine's: x64, glibc
-    for (const [platform, arch, libc] of [['linux', 'arm64', 'glibc'], ['linux', 'x64', 'musl'], ['darwin', 'arm64', 'glibc']]) {
-      mkdirSync(join(fake, 'prebuilds', `${platform}-${arch}`), { recursive: true });
-      copyFileSync(elf, join(fake, target(platform, arch, libc).file));
+    // The addon this checkout loads, put where another platform's belongs.
+    const elf = nodeGypBuildChoice(root, process.env);
+    const arch = process.arch as 'x64' | 'arm64';
+    const other = arch === 'x64' ? 'arm64' : 'x64';
+    const libc = existsSync('/etc/alpine-release') ? 'musl' : 'glibc';
+    const otherLibc = libc === 'glibc' ? 'musl' : 'glibc';
+    const place = (t: { file: string }, data = readFileSync(elf)) => {
+      mkdirSync(dirname(join(fake, t.file)), { recursive: true });
+      writeFileSync(join(fake, t.file), data);
+    };
+    place(target('linux', other, libc));
+    expect(checkPrebuild(fake, target('linux', other, libc))).toMatch(new RegExp(`is for ELF machine ${arch === 'x64' ? 62 : 183}, not ${other}`));
+    place(target('linux', arch, otherLibc));
+    expect(checkPrebuild(fake, target('linux', arch, otherLibc))).toMatch(libc === 'glibc' ? /needs glibc/ : /names no GLIBC_ symbol version/);
+    place(target('darwin', arch, 'glibc'));
+    expect(checkPrebuild(fake, target('darwin', arch, 'glibc'))).toMatch(/is not a 64-bit Mach-O file/);
+    if (libc === 'glibc') {
+      // An addon built against a newer glibc than Node's own builds need (the name it imports).
+      place(target('linux', arch, 'glibc'), Buffer.concat([readFileSync(elf), Buffer.from('GLIBC_2.34\0')]));
+      expect(checkPrebuild(fake, target('linux', arch, 'glibc'))).toMatch(/needs GLIBC_2\.34, newer than the GLIBC_2\.28/);
     }
-    expect(checkPrebuild(fake, target('linux', 'arm64', 'glibc'))).toMatch(/is for ELF machine 62, not arm64/);
-    expect(checkPrebuild(fake, target('linux', 'x64', 'musl'))).toMatch(/needs glibc/);
-    expect(checkPrebuild(fake, target('darwin', 'arm64', 'glibc'))).toMatch(/is not a 64-bit Mach-O file/);
   });
 });
 
 describe('finding the addon in a checkout', () => {
   const env = { ...process.env, PREBUILDS_ONLY: undefined };
 
-  it('loads build/Release, as node-gyp-build would, without node-gyp-build', () => {
+  // Under scripts/test-tarball.sh the checkout has the tarball's prebuilds and no build/.
+  const built = existsSync(join(root, 'build', 'Release', 'daemonkit.node'));
+  (built ? it : it.skip)(`loads build/Release, as node-gyp-build would, without node-gyp-build${built ? '' : ' [skipped: no build/ in this checkout]'}`, () => {
     const expected = nodeGypBuildChoice(root, env);
     expect(expected).toBe(join(root, 'build', 'Release', 'daemonkit.node'));
     expect(addonLoad(root, env, 'esm')).toEqual({ mapped: [expected], nodeGypBuild: false });

@@ -7,7 +7,7 @@ import { closeSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { bindDatagram, receiveDatagram } from '../src/index';
-import { fixture, freePort, isAlive, procStat, received, root, useProcessControl, useTmpDir, waitFor } from './helpers';
+import { fixture, freePort, isAlive, procStat, received, root, useProcessControl, useTmpDir, waitFor, toolIt } from './helpers';
 
 const pc = useProcessControl();
 const tmp = useTmpDir();
@@ -76,11 +76,7 @@ describe('daemonkit run', () => {
     expect(sd.messages().some((m) => m.includes('READY=1'))).toBe(false);
   });
 
-  it('passes socket activation through: systemd-socket-activate -> run -> the program, with its own LISTEN_PID', async () => {
-    if (spawnSync('systemd-socket-activate', ['--help']).error) {
-      console.log('skipped: systemd-socket-activate is not installed (Debian package systemd)');
-      return;
-    }
+  toolIt(['systemd-socket-activate'], 'passes socket activation through: systemd-socket-activate -> run -> the program, with its own LISTEN_PID', async () => {
     const port = freePort();
     const pidFile = fresh('act.pid');
     const child = pc.start('systemd-socket-activate', ['-l', `127.0.0.1:${port}`, process.execPath, '--', cliPath, 'run', '--name', 'act', '--pid-file', pidFile, '--', 'python3', fixture('notify-ready.py'), '-']);

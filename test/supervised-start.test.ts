@@ -6,7 +6,7 @@ import { spawn } from 'node:child_process';
 import { chmodSync, existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { fixture, freePort, httpGet, isAlive, openFds, procStat, root, useProcessControl, useTmpDir, waitFor } from './helpers';
+import { fixture, freePort, httpGet, isAlive, openFds, procStat, root, useProcessControl, useTmpDir, waitFor, toolIt } from './helpers';
 
 const pc = useProcessControl();
 const tmp = useTmpDir();
@@ -71,7 +71,7 @@ describe('the supervised start', () => {
     await waitFor('nothing left running', () => readdirSync('/proc').every((p) => !/^\d+$/.test(p) || !readProcCmd(p).includes(bad)));
   });
 
-  it('is ready by each mode: notify (READY=1 at once, before the supervisor booted), exec, tcp', async () => {
+  toolIt(['systemd-notify'], 'is ready by each mode: notify (READY=1 at once, before the supervisor booted), exec, tcp', async () => {
     const d = dirs();
     // READY=1 sent by a program faster than a Node boot: the socket was bound before it ran.
     const ready = fresh('ready.sh');
