@@ -237,7 +237,7 @@ function buildAndPack() {
   const [packed] = JSON.parse(npm(['pack', '--json', '--ignore-scripts', '--pack-destination', values.out]));
   const tarball = join(values.out, packed.filename);
   const files = packed.files.map((f) => f.path);
-  const required = ['package.json', 'README.md', 'LICENSE', 'binding.gyp', 'dist/index.js', 'dist/index.mjs', 'dist/index.d.ts', 'dist/cli.js', 'dist/supervisor.js', 'examples/hello.py', ...targets.map((t) => t.file)];
+  const required = ['package.json', 'README.md', 'LICENSE', 'binding.gyp', 'dist/index.js', 'dist/index.mjs', 'dist/index.d.ts', 'dist/cli.js', 'dist/supervisor.js', 'examples/hello.py', 'docs/guide.md', 'docs/api.md', ...targets.map((t) => t.file)];
   const missing = required.filter((f) => !files.includes(f));
   if (!files.some((f) => f.startsWith('native/') && f.endsWith('.cc'))) missing.push('native/*.cc');
   if (missing.length > 0) fail(`${packed.filename} lacks ${missing.join(', ')}`);

@@ -46,7 +46,7 @@ let check: { status: number | null; stdout: string; stderr: string } = { status:
 beforeAll(() => {
   pkg = join(tmp(), 'pkg');
   mkdirSync(pkg);
-  const sources = ['package.json', 'binding.gyp', 'native', 'src', 'scripts', 'examples', 'tsconfig.json', 'tsconfig.build.json', 'README.md', 'LICENSE', 'BENCHMARKS.md', 'CHANGELOG.md'];
+  const sources = ['package.json', 'binding.gyp', 'native', 'src', 'scripts', 'examples', 'docs', 'tsconfig.json', 'tsconfig.build.json', 'README.md', 'LICENSE', 'CHANGELOG.md'];
   for (const entry of sources) cpSync(join(root, entry), join(pkg, entry), { recursive: true });
   // The addon the checkout loads (built by `npm ci`, or a tarball's prebuilds under
   // scripts/test-tarball.sh): the compile step loads the library to list its exports.
