@@ -141,8 +141,9 @@ describe('finding the addon in a checkout', () => {
     // where node-gyp-build would take whichever readdir lists first.
     const release = join(pkg, 'build', 'Release');
     mkdirSync(release, { recursive: true });
-    copyFileSync(join(root, 'build', 'Release', 'daemonkit.node'), join(release, 'daemonkit.node'));
-    copyFileSync(join(root, 'build', 'Release', 'daemonkit.node'), join(release, 'another.node'));
+    const addon = nodeGypBuildChoice(root, env); // build/Release's, or a tarball's prebuild
+    copyFileSync(addon, join(release, 'daemonkit.node'));
+    copyFileSync(addon, join(release, 'another.node'));
     expect(addonLoad(pkg, env, 'esm')).toEqual({ mapped: [join(release, 'daemonkit.node')], nodeGypBuild: false });
   });
 
