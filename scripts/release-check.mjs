@@ -17,7 +17,7 @@
 // Leaves DIR/daemonkit-VERSION.tgz, verified. Exit 0, or 1 with the step that failed.
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { createServer as createNetServer } from 'node:net';
 import { createRequire } from 'node:module';
@@ -38,8 +38,8 @@ const pkg = JSON.parse(values.tarball ? execFileSync('tar', ['-xzOf', values.tar
 const npmCli = process.env.npm_execpath?.endsWith('.js') ? process.env.npm_execpath : join(dirname(process.execPath), '..', 'lib', 'node_modules', 'npm', 'bin', 'npm-cli.js');
 const npm = (args, options = {}) => execFileSync(process.execPath, [npmCli, ...args], { cwd: root, encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], ...options });
 /** An npm command whose output is shown only if it fails. */
-function quiet(args) {
-  const r = spawnSync(process.execPath, [npmCli, ...args], { cwd: root, encoding: 'utf8' });
+function quiet(args, cwd = root) {
+  const r = spawnSync(process.execPath, [npmCli, ...args], { cwd, encoding: 'utf8' });
   if (r.status !== 0) fail(`npm ${args.join(' ')} exited ${r.status}:\n${r.stdout}${r.stderr}`);
 }
 const work = mkdtempSync(join(tmpdir(), 'daemonkit-release-'));
@@ -210,18 +210,15 @@ function buildAndPack() {
   const targets = values.prebuilds === 'all' ? prebuildTargets : prebuildTargets.filter((t) => t.here());
   if (targets.length === 0) fail(`no prebuild target is this platform (${process.platform}-${process.arch})`);
   if (values.prebuilds === 'local') {
+    // In a copy of the addon's sources: prebuildify rebuilds build/ and moves the addon out
+    // of it, and the checkout's build/ is what its tests load meanwhile.
+    const scratch = join(work, 'prebuild');
+    mkdirSync(scratch);
+    for (const entry of ['package.json', 'binding.gyp', 'native']) cpSync(join(root, entry), join(scratch, entry), { recursive: true });
+    symlinkSync(join(root, 'node_modules'), join(scratch, 'node_modules'));
+    quiet(['run', 'prebuild'], scratch);
     rmSync(join(root, 'prebuilds'), { recursive: true, force: true });
-    // prebuildify builds in build/ and moves the addon out of it: the checkout's own build
-    // (what its tests load) is kept aside meanwhile.
-    const build = join(root, 'build');
-    const saved = existsSync(build) ? `${build}.release-check-${process.pid}` : undefined;
-    if (saved) renameSync(build, saved);
-    try {
-      quiet(['run', 'prebuild']);
-    } finally {
-      rmSync(build, { recursive: true, force: true });
-      if (saved) renameSync(saved, build);
-    }
+    cpSync(join(scratch, 'prebuilds'), join(root, 'prebuilds'), { recursive: true });
   }
   // 3
   for (const target of targets) {
