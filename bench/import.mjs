@@ -39,7 +39,7 @@ const root = fileURLToPath(new URL('..', import.meta.url));
 const dir = mkdtempSync(join(tmpdir(), 'daemonkit-import-'));
 
 // A copy of the package built by `bundleScript`, sharing the checkout's node_modules and
-// build/ (the addon), with the timed programs inside it so `daemonkit` resolves to it by name.
+// native/build/ (the addon), with the timed programs inside it so `daemonkit` resolves to it by name.
 function buildPackage(name, bundleScript) {
   const pkg = join(dir, name);
   mkdirSync(join(pkg, 'scripts'), { recursive: true });
@@ -47,7 +47,8 @@ function buildPackage(name, bundleScript) {
   for (const file of ['package.json', 'tsconfig.json']) copyFileSync(join(root, file), join(pkg, file));
   writeFileSync(join(pkg, 'scripts', 'bundle.mjs'), bundleScript);
   symlinkSync(join(root, 'node_modules'), join(pkg, 'node_modules'));
-  symlinkSync(join(root, 'build'), join(pkg, 'build'));
+  symlinkSync(join(root, 'native'), join(pkg, 'native')); // the addon, where the library looks
+  symlinkSync(join(root, 'native', 'build'), join(pkg, 'build')); // and where node-gyp-build does
   execFileSync(process.execPath, [join(pkg, 'scripts', 'bundle.mjs')], { stdio: 'inherit' });
   const touch = "if (typeof daemonize !== 'function') throw new Error('no daemonize');\n";
   writeFileSync(join(pkg, 'esm.mjs'), `import { daemonize } from 'daemonkit';\n${touch}`);

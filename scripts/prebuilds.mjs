@@ -1,6 +1,6 @@
 // The six prebuilt addons the package ships, and what makes one right: the file that
 // src/native/binding.ts looks for, the file format and CPU of its platform, for glibc no
-// symbol version newer than Node's own Linux builds need (GLIBC_2.28: RHEL 8, Debian 10), and
+// symbol version newer than Node's own Linux builds need (GLIBC_2.28: RHEL 8), and
 // on the machine it is for, a load. Checked by the release check (scripts/release-check.mjs)
 // on the files themselves, so the workflow's packing job can check all six on one machine.
 import { spawnSync } from 'node:child_process';
@@ -9,8 +9,9 @@ import { join } from 'node:path';
 
 const ELF_MACHINE = { x64: 62, arm64: 183 }; // e_machine: EM_X86_64, EM_AARCH64 (elf(5))
 const MACHO_CPU = { x64: 0x01000007, arm64: 0x0100000c }; // CPU_TYPE_X86_64, CPU_TYPE_ARM64
-// The newest symbol versions Node's own Linux builds import (RHEL 8: glibc 2.28, GCC 8's
-// libstdc++): an addon that needs no newer ones loads wherever Node runs.
+// The newest symbol versions an addon may import to load wherever Node's own Linux builds run
+// (RHEL 8's glibc 2.28), and with the oldest libstdc++ those systems carry (GLIBCXX_3.4.21
+// and CXXABI_1.3.9 are GCC 5's; test/binary.test.ts checks the same with objdump).
 const NEWEST_ALLOWED = { GLIBC: [2, 28], GLIBCXX: [3, 4, 21], CXXABI: [1, 3, 9] };
 
 const libcHere = () => (process.platform === 'linux' && existsSync('/etc/alpine-release') ? 'musl' : 'glibc');

@@ -1,11 +1,13 @@
 // npm run release:check [-- --prebuilds all] [--out DIR]
 // node scripts/release-check.mjs --tarball FILE      (steps 5 and 6 only, on that tarball)
 //
+// Without --prebuilds all, prebuilds/ is replaced by this platform's alone.
+//
 // What would ship, built and tried as a user gets it, in the steps of the release workflow
 // (.github/workflows/release.yml):
-//   1. compile dist/;
-//   2. the prebuilds: this platform's built with prebuildify, or (--prebuilds all, in the
-//      workflow) the six the build jobs made, required to be there;
+//   1. the prebuilds: this platform's built with prebuildify (in a scratch copy of native/),
+//      or (--prebuilds all, in the workflow) the six the build jobs made, required to be there;
+//   2. compile dist/ from nothing;
 //   3. each prebuild checked: the right file format and CPU, no glibc symbol newer than
 //      Node's own Linux builds need (2.28), and this platform's loaded;
 //   4. npm pack into DIR (default release/), its contents checked, its sizes printed;
@@ -28,13 +30,30 @@ import { checkPrebuild, prebuildTargets } from './prebuilds.mjs';
 import { runSession, sessionsOf } from './readme-session.mjs';
 
 const root = resolve(import.meta.dirname ?? dirname(new URL(import.meta.url).pathname), '..');
-const { values } = parseArgs({
-  options: { prebuilds: { type: 'string', default: 'local' }, out: { type: 'string', default: join(root, 'release') }, tarball: { type: 'string' } },
-});
-if (!['local', 'all'].includes(values.prebuilds)) throw new Error(`--prebuilds ${values.prebuilds}: use local (build this platform's) or all (check the six)`);
+/** Bad input: one line that says what to do, exit 2, nothing done. */
+function usage(message) {
+  console.error(`release check: ${message}`);
+  process.exit(2);
+}
+let values;
+try {
+  ({ values } = parseArgs({
+    options: { prebuilds: { type: 'string', default: 'local' }, out: { type: 'string', default: join(root, 'release') }, tarball: { type: 'string' } },
+  }));
+} catch (err) {
+  usage(`${err.message} (options: --prebuilds local|all, --out DIR, --tarball FILE)`);
+}
+if (!['local', 'all'].includes(values.prebuilds)) usage(`--prebuilds ${values.prebuilds}: use local (build this platform's) or all (check the six)`);
 // The package as the tarball has it when one is given (the workflow's test jobs), else the
 // checkout's.
-const pkg = JSON.parse(values.tarball ? execFileSync('tar', ['-xzOf', values.tarball, 'package/package.json'], { encoding: 'utf8' }) : readFileSync(join(root, 'package.json'), 'utf8'));
+let pkg;
+if (values.tarball) {
+  const manifest = spawnSync('tar', ['-xzOf', values.tarball, 'package/package.json'], { encoding: 'utf8' });
+  if (manifest.status !== 0) usage(`--tarball ${values.tarball}: not a package tarball (${manifest.stderr.trim().split('\n')[0] || `tar exited ${manifest.status}`})`);
+  pkg = JSON.parse(manifest.stdout);
+} else {
+  pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'));
+}
 const npmCli = process.env.npm_execpath?.endsWith('.js') ? process.env.npm_execpath : join(dirname(process.execPath), '..', 'lib', 'node_modules', 'npm', 'bin', 'npm-cli.js');
 const npm = (args, options = {}) => execFileSync(process.execPath, [npmCli, ...args], { cwd: root, encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], ...options });
 /** An npm command whose output is shown only if it fails. */
@@ -62,9 +81,6 @@ try {
   mkdirSync(bin);
   symlinkSync(process.execPath, join(bin, 'node'));
   symlinkSync('/bin/sh', join(bin, 'sh'));
-  for (const tool of ['cc', 'gcc', 'g++', 'c++', 'clang', 'make', 'python3']) {
-    if (spawnSync(tool, ['--version'], { env: { PATH: bin } }).error?.code !== 'ENOENT') fail(`${tool} is on the PATH of the install`);
-  }
   const app = join(work, 'app');
   mkdirSync(app);
   writeFileSync(join(app, 'package.json'), JSON.stringify({ name: 'app', version: '1.0.0', private: true }));
@@ -173,8 +189,8 @@ async function ended(pids, library, subreaper) {
       try {
         return library.reap(pid) !== null;
       } catch (err) {
-        if (err.code === 'ECHILD') return true;
-        throw err;
+        // Not a child of ours (a supervisor's program): it is its parent's to reap.
+        if (err.code !== 'ECHILD') throw err;
       }
     }
     try {
@@ -202,11 +218,7 @@ async function ended(pids, library, subreaper) {
 
 /** Steps 1 to 4: the tarball that would ship, checked; its path. */
 function buildAndPack() {
-  // 1, 2
-  // From nothing: a file an older build left in dist/ would ship.
-  rmSync(join(root, 'dist'), { recursive: true, force: true });
-  quiet(['run', 'compile']);
-  step('compiled dist/');
+  // 1 before 2: compiling loads the library, and so an addon.
   const targets = values.prebuilds === 'all' ? prebuildTargets : prebuildTargets.filter((t) => t.here());
   if (targets.length === 0) fail(`no prebuild target is this platform (${process.platform}-${process.arch})`);
   if (values.prebuilds === 'local') {
@@ -214,12 +226,17 @@ function buildAndPack() {
     // of it, and the checkout's build/ is what its tests load meanwhile.
     const scratch = join(work, 'prebuild');
     mkdirSync(scratch);
-    for (const entry of ['package.json', 'binding.gyp', 'native']) cpSync(join(root, entry), join(scratch, entry), { recursive: true });
+    cpSync(join(root, 'package.json'), join(scratch, 'package.json'));
+    cpSync(join(root, 'native'), join(scratch, 'native'), { recursive: true, filter: (src) => !src.startsWith(join(root, 'native', 'build')) });
     symlinkSync(join(root, 'node_modules'), join(scratch, 'node_modules'));
     quiet(['run', 'prebuild'], scratch);
     rmSync(join(root, 'prebuilds'), { recursive: true, force: true });
     cpSync(join(scratch, 'prebuilds'), join(root, 'prebuilds'), { recursive: true });
   }
+  // From nothing: a file an older build left in dist/ would ship.
+  rmSync(join(root, 'dist'), { recursive: true, force: true });
+  quiet(['run', 'compile']);
+  step('compiled dist/');
   // 3
   for (const target of targets) {
     const problem = checkPrebuild(root, target);
@@ -234,11 +251,12 @@ function buildAndPack() {
   const [packed] = JSON.parse(npm(['pack', '--json', '--ignore-scripts', '--pack-destination', values.out]));
   const tarball = join(values.out, packed.filename);
   const files = packed.files.map((f) => f.path);
-  const required = ['package.json', 'README.md', 'LICENSE', 'binding.gyp', 'dist/index.js', 'dist/index.mjs', 'dist/index.d.ts', 'dist/cli.js', 'dist/supervisor.js', 'examples/hello.py', 'docs/guide.md', 'docs/api.md', ...targets.map((t) => t.file)];
+  const required = ['package.json', 'README.md', 'LICENSE', 'native/binding.gyp', 'dist/index.js', 'dist/index.mjs', 'dist/index.d.ts', 'dist/cli.js', 'dist/supervisor.js', 'examples/hello.py', 'docs/guide.md', 'docs/api.md', ...targets.map((t) => t.file)];
   const missing = required.filter((f) => !files.includes(f));
   if (!files.some((f) => f.startsWith('native/') && f.endsWith('.cc'))) missing.push('native/*.cc');
   if (missing.length > 0) fail(`${packed.filename} lacks ${missing.join(', ')}`);
-  const unwanted = files.filter((f) => /^(src|test|bench|build|scripts|\.github|\.ci)\//.test(f) || f.endsWith('.tgz'));
+  // binding.gyp at the root would make npm, pnpm and yarn run `node-gyp rebuild` at install.
+  const unwanted = files.filter((f) => /^(src|test|bench|build|native\/build|scripts|\.github|\.ci)\//.test(f) || f === 'binding.gyp' || f.endsWith('.tgz'));
   if (unwanted.length > 0) fail(`${packed.filename} holds files users do not run: ${unwanted.join(', ')}`);
   for (const map of files.filter((f) => f.endsWith('.map'))) {
     if ('sourcesContent' in JSON.parse(readFileSync(join(root, map), 'utf8'))) fail(`${map} embeds its sources (sourcesContent)`);

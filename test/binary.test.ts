@@ -2,11 +2,16 @@
 // glibc 2.28 and an older libstdc++, so the addon may import no symbol version newer than
 // GLIBC_2.28, and no libstdc++ version newer than the ones Node itself imports. objdump -T
 // (binutils) lists the version of every imported symbol, whatever glibc built the addon.
+// scripts/prebuilds.mjs makes the same check, without objdump, on every prebuild of a release.
 import { execFileSync, spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { root } from './helpers';
 
-const addon = (require('node-gyp-build') as { path(dir: string): string }).path(root);
+// The addon the checkout loads: compiled here, or (scripts/test-tarball.sh) a tarball's prebuild.
+const built = join(root, 'native', 'build', 'Release', 'daemonkit.node');
+const addon = existsSync(built) ? built : join(root, 'prebuilds', `${process.platform}-${process.arch}`, 'daemonkit.glibc.node');
 
 function why(): string | undefined {
   if (process.platform !== 'linux') return `symbol versions are a glibc matter, running on ${process.platform}`;

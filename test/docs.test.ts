@@ -22,6 +22,14 @@ describe('README.md', () => {
     for (const peer of ['start-stop-daemon', 'pm2', 'forever', 'supervisord', 'systemd']) expect(readme).toMatch(new RegExp(`^\\|.*\\| ${peer} \\|`, 'm'));
   });
 
+  it('quotes memory figures that BENCHMARKS.md has (test/bench-charts.test.ts ties those to the JSON)', () => {
+    const row = /^\| memory of what stays running \|(.*)$/m.exec(readme)![1];
+    const figures = [...row.matchAll(/([\d.]+) MiB/g)].map((m) => m[1]);
+    expect(figures.length).toBe(4);
+    const benchmarks = readFileSync(join(root, 'BENCHMARKS.md'), 'utf8');
+    for (const figure of figures) expect(benchmarks).toMatch(new RegExp(`\\b${figure.replace('.', '\\.')} MiB`));
+  });
+
   it('names no issue and no file a user of the package cannot see', () => {
     expect(readme).not.toMatch(/\bissues? #?\d+/i);
     expect(readme).not.toMatch(/\b(test|bench|src|scripts)\/[\w.-]+/);

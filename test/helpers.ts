@@ -38,7 +38,7 @@ function nobodyRoot(): string {
   if (mirror === undefined) {
     const dir = mkdtempSync(join(tmpdir(), 'daemonkit-nobody-'));
     chmodSync(dir, 0o755);
-    for (const part of ['package.json', 'dist', 'examples', 'test/fixtures', 'build/Release', 'prebuilds']) {
+    for (const part of ['package.json', 'dist', 'examples', 'test/fixtures', 'native/build/Release', 'prebuilds']) {
       if (existsSync(join(root, part))) cpSync(join(root, part), join(dir, part), { recursive: true });
     }
     mirror = dir;

@@ -4,10 +4,11 @@
 // CommonJS, ESM and the CLI. Made in a copy of the repository so the other test files keep
 // their dist/ and build/ while this runs.
 import { execFileSync, spawnSync } from 'node:child_process';
-import { copyFileSync, cpSync, existsSync, mkdirSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import { copyFileSync, cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { root, useTmpDir } from './helpers';
+import { linkTargets } from './markdown';
 
 const tmp = useTmpDir();
 const version: string = require('../package.json').version;
@@ -21,9 +22,12 @@ let app = '';
 let pkg = '';
 let bareEnv: NodeJS.ProcessEnv = {};
 
-// The addon file node-gyp-build picks for the package in `dir`.
-function nodeGypBuildChoice(dir: string, env: NodeJS.ProcessEnv): string {
-  return execFileSync(process.execPath, ['-e', `console.log(require('node-gyp-build').path(${JSON.stringify(dir)}))`], { cwd: dir, env, encoding: 'utf8' }).trim();
+// The addon file the package in `dir` must load: the one compiled in it, else the prebuild
+// for this platform and libc.
+function addonOf(dir: string): string {
+  const built = join(dir, 'native', 'build', 'Release', 'daemonkit.node');
+  const libc = existsSync('/etc/alpine-release') ? 'musl' : 'glibc';
+  return existsSync(built) ? built : join(dir, 'prebuilds', `${process.platform}-${process.arch}`, `daemonkit.${libc}.node`);
 }
 
 // Which .node files a program that imports daemonkit has mapped (/proc/self/maps), and
@@ -46,12 +50,13 @@ let check: { status: number | null; stdout: string; stderr: string } = { status:
 beforeAll(() => {
   pkg = join(tmp(), 'pkg');
   mkdirSync(pkg);
-  const sources = ['package.json', 'binding.gyp', 'native', 'src', 'scripts', 'examples', 'docs', 'tsconfig.json', 'tsconfig.build.json', 'README.md', 'LICENSE', 'CHANGELOG.md'];
+  const sources = ['package.json', 'native', 'src', 'scripts', 'examples', 'docs', 'tsconfig.json', 'tsconfig.build.json', 'README.md', 'LICENSE', 'CHANGELOG.md'];
   for (const entry of sources) cpSync(join(root, entry), join(pkg, entry), { recursive: true });
   // The addon the checkout loads (built by `npm ci`, or a tarball's prebuilds under
   // scripts/test-tarball.sh): the compile step loads the library to list its exports.
-  const built = join(root, 'build', 'Release', 'daemonkit.node');
-  if (existsSync(built)) cpSync(built, join(pkg, 'build', 'Release', 'daemonkit.node'));
+  rmSync(join(pkg, 'native', 'build'), { recursive: true, force: true });
+  const built = join(root, 'native', 'build', 'Release', 'daemonkit.node');
+  if (existsSync(built)) cpSync(built, join(pkg, 'native', 'build', 'Release', 'daemonkit.node'));
   else cpSync(join(root, 'prebuilds'), join(pkg, 'prebuilds'), { recursive: true });
   symlinkSync(join(root, 'node_modules'), join(pkg, 'node_modules'));
   const run = (args: string[], cwd: string, env: NodeJS.ProcessEnv = { ...process.env, npm_config_logs_dir: join(tmp(), 'npm-logs') }) =>
@@ -101,7 +106,7 @@ describe('the release check (npm run release:check)', () => {
     const target = (platform: string, arch: string, libc: string) => prebuildTargets.find((t) => t.platform === platform && t.arch === arch && t.libc === libc)!;
     expect(checkPrebuild(fake, target('linux', 'x64', 'glibc'))).toBe('prebuilds/linux-x64/daemonkit.glibc.node is missing');
     // The addon this checkout loads, put where another platform's belongs.
-    const elf = nodeGypBuildChoice(root, process.env);
+    const elf = addonOf(root);
     const arch = process.arch as 'x64' | 'arm64';
     const other = arch === 'x64' ? 'arm64' : 'x64';
     const libc = existsSync('/etc/alpine-release') ? 'musl' : 'glibc';
@@ -127,21 +132,20 @@ describe('the release check (npm run release:check)', () => {
 describe('finding the addon in a checkout', () => {
   const env = { ...process.env, PREBUILDS_ONLY: undefined };
 
-  // Under scripts/test-tarball.sh the checkout has the tarball's prebuilds and no build/.
-  const built = existsSync(join(root, 'build', 'Release', 'daemonkit.node'));
-  (built ? it : it.skip)(`loads build/Release, as node-gyp-build would, without node-gyp-build${built ? '' : ' [skipped: no build/ in this checkout]'}`, () => {
-    const expected = nodeGypBuildChoice(root, env);
-    expect(expected).toBe(join(root, 'build', 'Release', 'daemonkit.node'));
+  // Under scripts/test-tarball.sh the checkout has the tarball's prebuilds and no build.
+  const built = existsSync(join(root, 'native', 'build', 'Release', 'daemonkit.node'));
+  (built ? it : it.skip)(`loads native/build/Release, without node-gyp-build${built ? '' : ' [skipped: no native/build/ in this checkout]'}`, () => {
+    const expected = join(root, 'native', 'build', 'Release', 'daemonkit.node');
     expect(addonLoad(root, env, 'esm')).toEqual({ mapped: [expected], nodeGypBuild: false });
     expect(addonLoad(root, env, 'cjs')).toEqual({ mapped: [expected], nodeGypBuild: false });
   });
 
-  it('loads build/Release/daemonkit.node whatever else build/Release holds', () => {
-    // In the copy that was packed (beforeAll): our addon and a second one in build/Release,
-    // where node-gyp-build would take whichever readdir lists first.
-    const release = join(pkg, 'build', 'Release');
+  it('loads native/build/Release/daemonkit.node whatever else that directory holds', () => {
+    // In the copy that was packed (beforeAll): our addon and a second one beside it, where
+    // node-gyp-build would take whichever readdir lists first.
+    const release = join(pkg, 'native', 'build', 'Release');
     mkdirSync(release, { recursive: true });
-    const addon = nodeGypBuildChoice(root, env); // build/Release's, or a tarball's prebuild
+    const addon = addonOf(root); // native/build's, or a tarball's prebuild
     copyFileSync(addon, join(release, 'daemonkit.node'));
     copyFileSync(addon, join(release, 'another.node'));
     expect(addonLoad(pkg, env, 'esm')).toEqual({ mapped: [join(release, 'daemonkit.node')], nodeGypBuild: false });
@@ -155,7 +159,8 @@ describe('finding the addon in a checkout', () => {
     const r = spawnSync(process.execPath, ['-e', "require('./dist/index.js')"], { cwd: bare, env, encoding: 'utf8' });
     expect(r.status).toBe(1);
     const tuple = `${process.platform}-${process.arch}`;
-    for (const file of ['build/Release/daemonkit.node', 'build/Debug/daemonkit.node', `prebuilds/${tuple}/daemonkit.glibc.node`]) {
+    const libc = existsSync('/etc/alpine-release') ? 'musl' : 'glibc';
+    for (const file of ['native/build/Release/daemonkit.node', 'native/build/Debug/daemonkit.node', `prebuilds/${tuple}/daemonkit.${libc}.node`]) {
       expect(r.stderr).toContain(`  ${join(bare, file)}\n`);
     }
     expect(r.stderr).toContain(`daemonkit has no native addon for ${tuple}; looked for:`);
@@ -194,11 +199,16 @@ describe('installed from the tarball without a compiler', () => {
   it('ships the prebuild, runs no install script and compiled nothing', () => {
     const installed = join(app, 'node_modules', 'daemonkit');
     const manifest = JSON.parse(readFileSync(join(installed, 'package.json'), 'utf8'));
-    expect([manifest.scripts.preinstall, manifest.scripts.install, manifest.scripts.postinstall, manifest.gypfile]).toEqual([undefined, undefined, undefined, false]);
+    expect([manifest.scripts.preinstall, manifest.scripts.install, manifest.scripts.postinstall]).toEqual([undefined, undefined, undefined]);
+    // npm, pnpm and yarn make `node-gyp rebuild` the install script of a package with a
+    // binding.gyp at its root.
+    expect(existsSync(join(installed, 'binding.gyp'))).toBe(false);
+    expect(existsSync(join(installed, 'native', 'binding.gyp'))).toBe(true);
+    expect(Object.keys(manifest.dependencies)).toEqual(['node-addon-api']);
     expect(readdirSync(join(installed, 'prebuilds', `${process.platform}-${process.arch}`))).toEqual([
       expect.stringMatching(/\.node$/),
     ]);
-    expect(existsSync(join(installed, 'build'))).toBe(false);
+    expect(existsSync(join(installed, 'native', 'build'))).toBe(false);
     expect(existsSync(join(installed, 'dist', 'index.d.ts'))).toBe(true);
   });
 
@@ -222,16 +232,49 @@ describe('installed from the tarball without a compiler', () => {
     expect(out).toMatch(/^daemon \d+ done\n$/);
   });
 
-  it('loads the prebuild node-gyp-build picks, without node-gyp-build, from ESM and CommonJS', () => {
+  it('loads its prebuild, without node-gyp-build, from ESM and CommonJS', () => {
     const installed = join(app, 'node_modules', 'daemonkit');
     const env = { ...bareEnv, PREBUILDS_ONLY: undefined };
-    const expected = nodeGypBuildChoice(installed, env);
-    expect(expected).toMatch(/prebuilds\/linux-x64\/daemonkit\.glibc\.node$/);
+    const expected = addonOf(installed);
+    expect(expected).toMatch(new RegExp(`prebuilds/${process.platform}-${process.arch}/daemonkit\\.(glibc|musl)\\.node$`));
     expect(addonLoad(app, env, 'esm')).toEqual({ mapped: [expected], nodeGypBuild: false });
     expect(addonLoad(app, env, 'cjs')).toEqual({ mapped: [expected], nodeGypBuild: false });
     // node-gyp-build's overrides are its own: they do not steer daemonkit's lookup.
     expect(addonLoad(app, { ...env, DAEMONKIT_PREBUILD: join(tmp(), 'elsewhere') }, 'esm')).toEqual({ mapped: [expected], nodeGypBuild: false });
   });
+
+  it('ships its documents with every relative link resolving, but to the repository-only BENCHMARKS.md', () => {
+    const installed = join(app, 'node_modules', 'daemonkit');
+    const docs = ['README.md', 'CHANGELOG.md', 'docs/guide.md', 'docs/api.md', 'docs/design.md'];
+    const bad: string[] = [];
+    for (const doc of docs) {
+      for (const link of linkTargets(readFileSync(join(installed, doc), 'utf8'))) {
+        const path = link.split('#')[0];
+        if (/^[a-z]+:/.test(link) || path === '' || path.endsWith('BENCHMARKS.md')) continue;
+        if (!existsSync(join(installed, dirname(doc), path))) bad.push(`${doc}: ${link}`);
+      }
+    }
+    expect(bad).toEqual([]);
+  });
+
+  it('builds its addon with the command its error gives, where no prebuild fits', () => {
+    // The installed project, copied without the prebuilds: a platform that has none.
+    const other = join(tmp(), 'no-prebuild');
+    cpSync(app, other, { recursive: true, verbatimSymlinks: true });
+    rmSync(join(other, 'node_modules', 'daemonkit', 'prebuilds'), { recursive: true });
+    const before = spawnSync('node', ['-e', "require('daemonkit')"], { cwd: other, env: bareEnv, encoding: 'utf8' });
+    expect(before.status).toBe(1);
+    const command = /`(npm explore daemonkit -- npm run build-addon)`/.exec(before.stderr)![1];
+    // With a compiler this time: the PATH the tests run with.
+    const build = spawnSync(process.execPath, [npmCli(), ...command.split(' ').slice(1)], {
+      cwd: other,
+      env: { ...process.env, npm_config_logs_dir: join(tmp(), 'npm-logs') },
+      encoding: 'utf8',
+    });
+    expect(build.status, `${build.stdout}${build.stderr}`).toBe(0);
+    const built = join(other, 'node_modules', 'daemonkit', 'native', 'build', 'Release', 'daemonkit.node');
+    expect(addonLoad(other, bareEnv, 'cjs')).toEqual({ mapped: [built], nodeGypBuild: false });
+  }, 120_000);
 
   it('installs the daemonkit command', () => {
     const out = execFileSync(join(app, 'node_modules', '.bin', 'daemonkit'), ['--version'], { env: bareEnv, encoding: 'utf8' });

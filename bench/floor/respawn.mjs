@@ -5,7 +5,7 @@
 const addon = { exports: {} };
 const path = (relative) => decodeURIComponent(new URL(relative, import.meta.url).pathname);
 try {
-  process.dlopen(addon, path('../../build/Release/daemonkit.node'));
+  process.dlopen(addon, path('../../native/build/Release/daemonkit.node'));
 } catch {
   process.dlopen(addon, path(`../../prebuilds/${process.platform}-${process.arch}/daemonkit.glibc.node`));
 }

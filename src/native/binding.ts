@@ -1,21 +1,23 @@
 // Loads the addon. This package makes it in one of two places, and only those are looked at:
-//   build/Release/daemonkit.node   compiled by node-gyp (binding.gyp's one target): in a
-//                                  checkout (`npm ci`), or by `npm run build-addon` in an
-//                                  installed package on a platform with no prebuild;
-//   build/Debug/daemonkit.node     the same, built with `node-gyp rebuild --debug`;
+//   native/build/Release/daemonkit.node
+//                                  compiled by node-gyp (native/binding.gyp's one target):
+//                                  in a checkout (`npm ci`), or by `npm run build-addon` in
+//                                  an installed package on a platform with no prebuild;
+//   native/build/Debug/daemonkit.node
+//                                  the same, built with `node-gyp rebuild --debug`;
 //   prebuilds/<platform>-<arch>/daemonkit.<libc>.node
 //                                  shipped in the package by `npm run prebuild`
 //                                  (prebuildify --napi --tag-libc: libc is musl on Alpine,
 //                                  else glibc, macOS included).
-// The package runs no install script (npm asks users to approve those): where no prebuild
-// fits, the error below says the one command that builds the addon.
-// The first file that exists is loaded, in that order, the order node-gyp-build's loader
-// uses, so an addon compiled here wins over a prebuild that does not load here.
-// node-gyp-build is not loaded at run time: it honours more (environment overrides, other
-// runtimes, prebuilds next to the node binary) that this package does not produce, and
-// loading it cost ~2-3 ms per process, paid twice by a daemon (launcher and daemon) on its
-// way to the first answered request (bench/import.mjs). test/package.test.ts checks that the
-// installed package loads the file node-gyp-build would pick.
+// The package runs no install script (npm, pnpm and bun ask users to approve those), and its
+// binding.gyp is not at the package root, where npm, pnpm and yarn would add `node-gyp
+// rebuild` as one: where no prebuild fits, the error below says the one command that builds
+// the addon.
+// The first file that exists is loaded, in that order, so an addon compiled here wins over a
+// prebuild that does not load here. node-gyp-build is not used: it honours more (environment
+// overrides, other runtimes, prebuilds next to the node binary) that this package does not
+// produce, and loading it cost ~2-3 ms per process, paid twice by a daemon (launcher and
+// daemon) on its way to the first answered request (bench/import.mjs).
 // __dirname is dist/ (bundled), one level below the package root, or src/native/ when the
 // tests run the sources, two levels below.
 import { existsSync } from 'node:fs';
@@ -29,8 +31,8 @@ const BUILD = 'build it with a C++17 compiler, make and python3: `npm explore da
 function addonCandidates(root: string): string[] {
   const libc = process.platform === 'linux' && existsSync('/etc/alpine-release') ? 'musl' : 'glibc';
   return [
-    join(root, 'build', 'Release', `${NAME}.node`),
-    join(root, 'build', 'Debug', `${NAME}.node`),
+    join(root, 'native', 'build', 'Release', `${NAME}.node`),
+    join(root, 'native', 'build', 'Debug', `${NAME}.node`),
     join(root, 'prebuilds', `${process.platform}-${process.arch}`, `${NAME}.${libc}.node`),
   ];
 }

@@ -3,15 +3,15 @@
     {
       "target_name": "daemonkit",
       "sources": [
-        "native/binding.cc",
-        "native/spawn.cc",
-        "native/flock.cc",
-        "native/rlimit.cc",
-        "native/identity.cc",
-        "native/socket.cc",
-        "native/process.cc",
-        "native/dirfd.cc",
-        "native/poll.cc"
+        "binding.cc",
+        "spawn.cc",
+        "flock.cc",
+        "rlimit.cc",
+        "identity.cc",
+        "socket.cc",
+        "process.cc",
+        "dirfd.cc",
+        "poll.cc"
       ],
       "include_dirs": [
         "<!(node -p \"require('node-addon-api').include_dir\")"
@@ -27,10 +27,10 @@
       "cflags_cc": [ "-std=c++17", "-fvisibility=hidden", "-fstack-protector-strong", "-fno-exceptions" ],
       "conditions": [
         [ "OS=='linux'", {
-          "sources": [ "native/platform_linux.cc", "native/glibcxx_compat.cc" ]
+          "sources": [ "platform_linux.cc", "glibcxx_compat.cc" ]
         } ],
         [ "OS=='mac'", {
-          "sources": [ "native/platform_darwin.cc", "native/platform_unix.cc" ],
+          "sources": [ "platform_darwin.cc", "platform_unix.cc" ],
           "xcode_settings": {
             "CLANG_CXX_LANGUAGE_STANDARD": "c++17",
             "GCC_ENABLE_CPP_EXCEPTIONS": "NO",
@@ -40,14 +40,14 @@
           }
         } ],
         [ "OS!='linux' and OS!='mac' and OS!='win'", {
-          "sources": [ "native/platform_posix.cc", "native/platform_unix.cc" ]
+          "sources": [ "platform_posix.cc", "platform_unix.cc" ]
         } ],
         [ "OS=='win'", {
           "type": "none",
           "sources!": [
-            "native/binding.cc", "native/spawn.cc", "native/flock.cc", "native/rlimit.cc",
-            "native/identity.cc", "native/socket.cc", "native/process.cc", "native/dirfd.cc",
-            "native/poll.cc"
+            "binding.cc", "spawn.cc", "flock.cc", "rlimit.cc",
+            "identity.cc", "socket.cc", "process.cc", "dirfd.cc",
+            "poll.cc"
           ]
         } ]
       ]
