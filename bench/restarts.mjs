@@ -28,10 +28,10 @@ import { spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { cpus, loadavg, tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { endInfo, resultsDir, runInfo, writeCharts, writeJson } from './results.mjs';
+import { endInfo, outputOf, runInfo, writeCharts, writeJson } from './results.mjs';
 
 const require = createRequire(import.meta.url);
 const root = fileURLToPath(new URL('..', import.meta.url));
@@ -47,13 +47,7 @@ const { values } = parseArgs({
     'charts-from': { type: 'string' },
   },
 });
-if (values['charts-from'] !== undefined) {
-  const saved = JSON.parse(readFileSync(values['charts-from'], 'utf8'));
-  console.log(`charts: ${writeCharts(saved, resolve(values.out ?? dirname(resolve(values['charts-from'])))).join(', ')}`);
-  process.exit(0);
-}
-const out = resolve(values.out ?? resultsDir);
-const jsonFile = values.json !== undefined ? resolve(values.json) : join(out, 'restarts.json');
+const { out, jsonFile } = outputOf(values, 'restarts');
 const info = runInfo('restarts');
 const target = Number(values.restarts);
 if (!Number.isInteger(target) || target < 10) throw new Error('--restarts: an integer, at least 10');

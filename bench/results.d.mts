@@ -15,3 +15,4 @@ export function statusCharts(report: any): Record<string, string>;
 export function chartsFor(report: any): Record<string, string>;
 export function writeCharts(report: any, dir: string): string[];
 export function writeJson(report: any, file: string): void;
+export function outputOf(values: Record<string, unknown>, name: string): { out: string; jsonFile: string };

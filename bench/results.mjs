@@ -3,9 +3,9 @@
 // peers.mjs, restarts.mjs and status.mjs call writeCharts() after a run, and again from a saved
 // JSON with --charts-from; test/bench-charts.test.ts re-renders every committed chart from the
 // committed JSON and requires the same bytes.
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
-import { join, relative } from 'node:path';
+import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { barChart } from './chart.mjs';
 
@@ -249,4 +249,19 @@ export function writeCharts(report, dir) {
 export function writeJson(report, file) {
   mkdirSync(join(file, '..'), { recursive: true });
   writeFileSync(file, `${JSON.stringify(report, null, 2)}\n`);
+}
+
+/**
+ * Where a bench writes (--out DIR, default bench/results; --json FILE, default DIR/NAME.json).
+ * With --charts-from FILE it redraws that JSON's charts (into its directory, or --out) and
+ * exits: no run.
+ */
+export function outputOf(values, name) {
+  if (values['charts-from'] !== undefined) {
+    const saved = JSON.parse(readFileSync(values['charts-from'], 'utf8'));
+    console.log(`charts: ${writeCharts(saved, resolve(values.out ?? dirname(resolve(values['charts-from'])))).join(', ')}`);
+    process.exit(0);
+  }
+  const out = resolve(values.out ?? resultsDir);
+  return { out, jsonFile: values.json !== undefined ? resolve(values.json) : join(out, `${name}.json`) };
 }

@@ -23,10 +23,10 @@ import { spawn, spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { cpus, loadavg, tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { endInfo, resultsDir, runInfo, writeCharts, writeJson } from './results.mjs';
+import { endInfo, outputOf, runInfo, writeCharts, writeJson } from './results.mjs';
 
 const require = createRequire(import.meta.url);
 const root = fileURLToPath(new URL('..', import.meta.url));
@@ -41,13 +41,7 @@ const { values } = parseArgs({
     'charts-from': { type: 'string' },
   },
 });
-if (values['charts-from'] !== undefined) {
-  const saved = JSON.parse(readFileSync(values['charts-from'], 'utf8'));
-  console.log(`charts: ${writeCharts(saved, resolve(values.out ?? dirname(resolve(values['charts-from'])))).join(', ')}`);
-  process.exit(0);
-}
-const out = resolve(values.out ?? resultsDir);
-const jsonFile = values.json !== undefined ? resolve(values.json) : join(out, 'status.json');
+const { out, jsonFile } = outputOf(values, 'status');
 const info = runInfo('status');
 const count = Number(values.services);
 const runs = Number(values.runs);
