@@ -265,6 +265,7 @@ describe('installed from the tarball without a compiler', () => {
     const before = spawnSync('node', ['-e', "require('daemonkit')"], { cwd: other, env: bareEnv, encoding: 'utf8' });
     expect(before.status).toBe(1);
     const command = /`(npm explore daemonkit -- npm run build-addon)`/.exec(before.stderr)![1];
+    expect(readFileSync(join(root, 'README.md'), 'utf8')).toContain(`\n${command}\n`); // as the README prints it
     // With a compiler this time: the PATH the tests run with.
     const build = spawnSync(process.execPath, [npmCli(), ...command.split(' ').slice(1)], {
       cwd: other,
