@@ -21,6 +21,7 @@
  * @packageDocumentation
  */
 export { SystemError } from './errors';
+export type { Subject } from './errors';
 export { spawnDaemon, spawnChild, reap } from './os/spawn';
 export type { SpawnOptions, ChildSpawnOptions, ExitStatus } from './os/spawn';
 export { openLockFile, tryLock, unlock } from './os/flock';
@@ -33,15 +34,16 @@ export type { UserInfo, GroupInfo, Credentials } from './os/identity';
 export { dropPrivileges, processIdentity, PrivilegeDropError } from './os/privileges';
 export type { DropPrivilegesOptions, ProcessIdentity } from './os/privileges';
 export { listenTcp, listenUnix, socketAddress } from './os/socket';
-export type { TcpListenOptions, UnixListenOptions, TcpListener, UnixListener } from './os/socket';
+export type { TcpListenOptions, UnixListenOptions, TcpListener, UnixListener, SocketAddress } from './os/socket';
 export { sendDatagram, bindDatagram, receiveDatagram } from './os/datagram';
 export { setsid, getsid, getpgid } from './os/session';
 export { setChildSubreaper, isChildSubreaper, setParentDeathSignal, getParentDeathSignal, setNoNewPrivileges, hasNoNewPrivileges } from './os/prctl';
 export { daemonize } from './start/daemonize';
 export { DaemonizeError } from './errors';
-export type { DaemonizeOptions } from './start/options';
+export type { DaemonizeOptions, ListenOptions } from './start/options';
 export type { Daemon, Listener } from './start/service';
 export { PidFile } from './start/pidfile';
+export type { PidFileAcquireResult } from './start/pidfile';
 export { pipe, dup2 } from './os/fd';
 export { chroot } from './os/root';
 export { onShutdown, requestShutdown, configureShutdown } from './lifecycle/shutdown';

@@ -148,11 +148,31 @@ export function unixSocketState(path: string): 'free' | 'stale' | 'live' | 'othe
   }
 }
 
-/**
- * The local address of a socket descriptor (getsockname(2)): `{ family, address, port }` for
- * TCP and UDP, `{ family: 'unix', path, abstract }` for a Unix socket, else `{ family }`.
- */
-export function socketAddress(fd: number) {
+/** What {@link socketAddress} returns, by the socket's address family. */
+export type SocketAddress =
+  | {
+      /** A TCP or UDP socket. */
+      family: 'IPv4' | 'IPv6';
+      /** The numeric address it is bound to. */
+      address: string;
+      /** The port it is bound to. */
+      port: number;
+    }
+  | {
+      /** A Unix domain socket. */
+      family: 'unix';
+      /** Its path, or its name for an abstract socket. */
+      path: string;
+      /** An abstract socket (Linux): a name outside the file system. */
+      abstract: boolean;
+    }
+  | {
+      /** Another address family, by its number. */
+      family: number;
+    };
+
+/** The local address of a socket descriptor (getsockname(2)). */
+export function socketAddress(fd: number): SocketAddress {
   if (typeof fd !== 'number') throw invalidType('fd', 'of type number', fd);
   return callNative(() => native.getsockname(fd));
 }

@@ -2,7 +2,7 @@
 // before anything else is created, so that when another instance runs, that is the answer.
 import { fchownSync, lstatSync } from 'node:fs';
 import { DaemonizeError, StartError, describeError } from '../errors';
-import { holdsFile, PidFile, type PidFileAcquire } from './pidfile';
+import { holdsFile, PidFile, type PidFileAcquireResult } from './pidfile';
 import { UnsafeFileError } from '../os/safe-open';
 import type { Plan } from './options';
 import { fixFor } from './hints';
@@ -29,7 +29,7 @@ export async function lockPidFile(plan: Plan, interruptedBy: () => NodeJS.Signal
   // Wait for the pid while the lock stays held (a loaded machine may take seconds); if the
   // holder gives up meanwhile, the lock is free and we try again.
   const deadline = Date.now() + 10_000;
-  let result: PidFileAcquire;
+  let result: PidFileAcquireResult;
   let lastPid: number | null = null;
   let seen = 0;
   for (;;) {

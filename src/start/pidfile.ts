@@ -6,9 +6,27 @@ import { openLockFile, tryLock } from '../os/flock';
 import { isSafeFile, openSafeFile, UnsafeFileError } from '../os/safe-open';
 
 /** What PidFile.acquire() found: the lock is ours, or another process holds it. */
-export type PidFileAcquire =
-  | { acquired: true; pidFile: PidFile; stalePid: number | null; created: boolean }
-  | { acquired: false; pid: number | null; dev: number; ino: number };
+export type PidFileAcquireResult =
+  | {
+      /** The lock is ours. */
+      acquired: true;
+      /** The held PID file: write the pid into it, close it to release the lock. */
+      pidFile: PidFile;
+      /** The pid a stale file held (its daemon died without removing it), or null. */
+      stalePid: number | null;
+      /** Whether this call created the file. */
+      created: boolean;
+    }
+  | {
+      /** Another process holds the lock. */
+      acquired: false;
+      /** The pid the file holds, if it holds one. */
+      pid: number | null;
+      /** The file's device and inode: a holder is a process with this file open. */
+      dev: number;
+      /** See dev. */
+      ino: number;
+    };
 
 /**
  * A PID file held as a lock: while the descriptor is open, no other start can acquire it.
@@ -38,7 +56,7 @@ export class PidFile {
    * chown) the file it links to. Returns `{ acquired: true, pidFile, stalePid, created }`,
    * or `{ acquired: false, pid, dev, ino }` when another process holds the lock.
    */
-  static acquire(path: string): PidFileAcquire {
+  static acquire(path: string): PidFileAcquireResult {
     for (;;) {
       // Created here, or there already: only a file this start created may be given away.
       let fd: number;
