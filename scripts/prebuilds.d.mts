@@ -10,3 +10,4 @@ export interface PrebuildTarget {
 }
 export const prebuildTargets: PrebuildTarget[];
 export function checkPrebuild(root: string, target: PrebuildTarget): string | undefined;
+export function libcHere(): 'glibc' | 'musl';

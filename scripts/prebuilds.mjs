@@ -14,7 +14,8 @@ const MACHO_CPU = { x64: 0x01000007, arm64: 0x0100000c }; // CPU_TYPE_X86_64, CP
 // and CXXABI_1.3.9 are GCC 5's; test/binary.test.ts checks the same with objdump).
 const NEWEST_ALLOWED = { GLIBC: [2, 28], GLIBCXX: [3, 4, 21], CXXABI: [1, 3, 9] };
 
-const libcHere = () => (process.platform === 'linux' && existsSync('/etc/alpine-release') ? 'musl' : 'glibc');
+/** The libc this machine's prebuild is for: musl on Alpine, else glibc (src/native/binding.ts). */
+export const libcHere = () => (process.platform === 'linux' && existsSync('/etc/alpine-release') ? 'musl' : 'glibc');
 
 export const prebuildTargets = [
   ['linux', 'x64', 'glibc'],

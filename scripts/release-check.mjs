@@ -96,7 +96,9 @@ try {
   const warnings = said.split('\n').filter((l) => /\b(warn|WARN|error|ERR!)\b/.test(l));
   if (warnings.length > 0) fail(`npm install ${pkg.name} warned:\n${warnings.join('\n')}`);
   const installed = join(app, 'node_modules', pkg.name);
-  if (existsSync(join(installed, 'build'))) fail('the install compiled the addon (node_modules/daemonkit/build/ exists)');
+  for (const build of ['build', 'native/build']) {
+    if (existsSync(join(installed, build))) fail(`the install compiled the addon (node_modules/${pkg.name}/${build}/ exists)`);
+  }
   const version = execFileSync(join(app, 'node_modules', '.bin', 'daemonkit'), ['--version'], { env, encoding: 'utf8' }).trim();
   if (version !== pkg.version) fail(`daemonkit --version printed ${version}, not ${pkg.version}`);
   step(`npm install ${pkg.name}`, `from a registry on 127.0.0.1, no compiler on PATH, no warning, nothing compiled ("${said.split('\n').at(-1)}")`);

@@ -7,6 +7,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { copyFileSync, cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { checkPrebuild, libcHere, prebuildTargets } from '../scripts/prebuilds.mjs';
 import { root, useTmpDir } from './helpers';
 import { linkTargets } from './markdown';
 
@@ -26,7 +27,7 @@ let bareEnv: NodeJS.ProcessEnv = {};
 // for this platform and libc.
 function addonOf(dir: string): string {
   const built = join(dir, 'native', 'build', 'Release', 'daemonkit.node');
-  const libc = existsSync('/etc/alpine-release') ? 'musl' : 'glibc';
+  const libc = libcHere();
   return existsSync(built) ? built : join(dir, 'prebuilds', `${process.platform}-${process.arch}`, `daemonkit.${libc}.node`);
 }
 
@@ -100,8 +101,7 @@ describe('the release check (npm run release:check)', () => {
     expect(existsSync(join(tmp(), `daemonkit-${version}.tgz`))).toBe(true);
   });
 
-  it('refuses a prebuild that is missing, for another CPU, or for another libc', async () => {
-    const { checkPrebuild, prebuildTargets } = await import('../scripts/prebuilds.mjs');
+  it('refuses a prebuild that is missing, for another CPU, or for another libc', () => {
     const fake = join(tmp(), 'fake-root');
     const target = (platform: string, arch: string, libc: string) => prebuildTargets.find((t) => t.platform === platform && t.arch === arch && t.libc === libc)!;
     expect(checkPrebuild(fake, target('linux', 'x64', 'glibc'))).toBe('prebuilds/linux-x64/daemonkit.glibc.node is missing');
@@ -109,7 +109,7 @@ describe('the release check (npm run release:check)', () => {
     const elf = addonOf(root);
     const arch = process.arch as 'x64' | 'arm64';
     const other = arch === 'x64' ? 'arm64' : 'x64';
-    const libc = existsSync('/etc/alpine-release') ? 'musl' : 'glibc';
+    const libc = libcHere();
     const otherLibc = libc === 'glibc' ? 'musl' : 'glibc';
     const place = (t: { file: string }, data = readFileSync(elf)) => {
       mkdirSync(dirname(join(fake, t.file)), { recursive: true });
@@ -159,7 +159,7 @@ describe('finding the addon in a checkout', () => {
     const r = spawnSync(process.execPath, ['-e', "require('./dist/index.js')"], { cwd: bare, env, encoding: 'utf8' });
     expect(r.status).toBe(1);
     const tuple = `${process.platform}-${process.arch}`;
-    const libc = existsSync('/etc/alpine-release') ? 'musl' : 'glibc';
+    const libc = libcHere();
     for (const file of ['native/build/Release/daemonkit.node', 'native/build/Debug/daemonkit.node', `prebuilds/${tuple}/daemonkit.${libc}.node`]) {
       expect(r.stderr).toContain(`  ${join(bare, file)}\n`);
     }
